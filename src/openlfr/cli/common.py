@@ -1,0 +1,43 @@
+"""What the sub-commands share: the settings, the consoles, progress bars."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from openlfr.config import Settings, load_settings
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@dataclass
+class State:
+    config_path: Path | None = None
+    verbose: bool = False
+    loaded: Settings | None = None
+
+
+STATE = State()
+
+
+def settings() -> Settings:
+    """The settings from ``--config`` and the environment, read once."""
+    if STATE.loaded is None:
+        STATE.loaded = load_settings(STATE.config_path)
+    return STATE.loaded
+
+
+def progress() -> Progress:
+    """A progress bar on stderr (so that stdout stays clean for JSON), cleared when done."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+    )

@@ -1,0 +1,58 @@
+"""The ``lfr`` command: a table of contents of the sub-commands, and one place that turns errors
+into one clear line (``--verbose`` shows the trace)."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from openlfr.cli import common, demo, enrol, models, search, watchlist
+from openlfr.errors import OpenLFRError
+
+app = typer.Typer(
+    name="lfr",
+    help="openlfr: live facial recognition with its safeguards in code.\n\n"
+    "Start with 'lfr demo', then 'lfr enrol', 'lfr search' and 'lfr models'. "
+    "Every command has --help with an example.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def _main(
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="TOML settings file (unknown keys are refused).")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show the full trace of an error.")] = False,
+) -> None:
+    common.STATE.verbose = verbose
+    common.STATE.config_path = config
+    common.settings()  # a bad config file is refused before any command runs
+
+
+app.command("enrol", epilog=enrol.EPILOG)(enrol.enrol_command)
+app.add_typer(watchlist.app, name="watchlist")
+app.command("search", epilog=search.EPILOG)(search.search_command)
+app.command("models", epilog=models.EPILOG)(models.models_command)
+app.command("demo", epilog=demo.EPILOG)(demo.demo_command)
+
+
+def run() -> None:
+    """Entry point of the ``lfr`` script."""
+    try:
+        app()
+    except OpenLFRError as exc:
+        if common.STATE.verbose:
+            traceback.print_exc()
+        common.err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        common.err_console.print("interrupted")
+        sys.exit(130)

@@ -1,0 +1,93 @@
+"""``lfr watchlist show|check``: read a watchlist, and check it is fit to deploy."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from openlfr.cli.common import console, err_console, settings
+from openlfr.embed.base import embedders
+from openlfr.errors import OpenLFRError
+from openlfr.match.watchlist import Watchlist
+from openlfr.types import Category
+
+app = typer.Typer(help="Inspect and check watchlist files.", no_args_is_help=True)
+
+WatchlistArg = Annotated[Path, typer.Argument(help="A watchlist file made by 'lfr enrol'.")]
+
+
+@app.command("show", epilog="Example:\n\n  lfr watchlist show event.lfrw")
+def show(watchlist: WatchlistArg) -> None:
+    """Print a watchlist's embedder, threshold and every subject with its grounds and templates."""
+    wl = Watchlist.load(watchlist)
+    m = wl.manifest
+    console.print(
+        f"[bold]{m.name}[/]  format v{m.format_version}, created {m.created_at:%Y-%m-%d %H:%M} UTC\n"
+        f"embedder {m.embedder} ({m.dimension}-D), threshold {m.threshold:.3f} ({m.threshold_source})"
+    )
+    counts: dict[str, int] = {}
+    for t in m.templates:
+        counts[t.subject_id] = counts.get(t.subject_id, 0) + 1
+    table = Table()
+    for col in ("subject", "name", "category", "reason", "image source", "expires", "templates"):
+        table.add_column(col, overflow="fold")
+    for s in m.subjects:
+        table.add_row(
+            s.subject_id,
+            s.display_name,
+            s.category.value,
+            s.reason or "-",
+            s.image_source or "-",
+            s.expires.isoformat() if s.expires else "-",
+            str(counts.get(s.subject_id, 0)),
+        )
+    console.print(table)
+
+
+def problems(wl: Watchlist, embedder_identity: str | None) -> list[str]:
+    """Every reason this watchlist is not fit to deploy (empty when it is)."""
+    found = []
+    today = datetime.now(UTC).date()
+    if embedder_identity is not None and embedder_identity != wl.embedder:
+        found.append(f"enrolled with embedder {wl.embedder}, but the configured embedder is {embedder_identity}")
+    if wl.manifest.threshold_source.startswith("default"):
+        found.append(f"threshold {wl.threshold:.2f} is the uncalibrated default")
+    for s in wl.manifest.subjects:
+        if s.category is Category.OTHER:
+            found.append(f"{s.subject_id}: category is 'other' (wanted, missing, vulnerable or risk_of_harm expected)")
+        if not s.reason:
+            found.append(f"{s.subject_id}: no reason recorded")
+        if not s.image_source:
+            found.append(f"{s.subject_id}: no image source recorded")
+        if s.expires is None:
+            found.append(f"{s.subject_id}: no expiry date")
+        elif s.is_expired(today):
+            found.append(f"{s.subject_id}: expired on {s.expires.isoformat()} (never searched)")
+    return found
+
+
+@app.command(
+    "check",
+    epilog="Example:\n\n  lfr watchlist check event.lfrw   (exit status 0 when fit to deploy, 1 otherwise)",
+)
+def check(watchlist: WatchlistArg) -> None:
+    """Check that every entry has a category, reason, image source and a future expiry, and that the
+    watchlist was made by the configured embedder. Exits 1 and lists the problems if not."""
+    wl = Watchlist.load(watchlist)
+    try:
+        identity: str | None = embedders.create(settings().embedder).identity
+    except OpenLFRError as exc:
+        err_console.print(f"[yellow]warning:[/] cannot check the embedder: {exc}")
+        identity = None
+    found = problems(wl, identity)
+    if not found:
+        console.print(f"[green]ok[/]: {wl.name}: {len(wl.manifest.subjects)} subjects, all fit to deploy")
+        return
+    for p in found:
+        console.print(f"[red]problem[/]: {p}", highlight=False)
+    console.print(f"{len(found)} problem(s) in {wl.name}")
+    raise typer.Exit(1)

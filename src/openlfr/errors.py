@@ -1,0 +1,67 @@
+"""The one exception tree of openlfr.
+
+Adapters (dlib, LiteRT, ONNX Runtime, Pillow, the file system) translate the errors of the library
+they wrap into these, with ``raise Ours(...) from exc``, so that callers catch one family and a user
+sees one clear line::
+
+    OpenLFRError
+    ├── ConfigError              a setting is missing, unknown or out of range
+    ├── ModelError               a model file cannot be used
+    │   ├── ModelNotFoundError   the file is not there (names it and the package that ships it)
+    │   └── ModelCorruptError    the file is there but does not load
+    ├── ImageError               an image cannot be used; ``reason`` is a short machine-readable code
+    ├── WatchlistError           a watchlist cannot be made, read or used
+    │   ├── WatchlistFormatError the file is not a watchlist, or one of an unknown format version
+    │   └── EmbedderMismatchError the watchlist was made by another embedder (or model version)
+    └── EnrolmentError           nothing usable could be enrolled
+"""
+
+from __future__ import annotations
+
+
+class OpenLFRError(Exception):
+    """Base class of every error openlfr raises on purpose."""
+
+
+class ConfigError(OpenLFRError):
+    """A configuration value is missing, unknown or invalid."""
+
+
+class ModelError(OpenLFRError):
+    """A model file cannot be used."""
+
+
+class ModelNotFoundError(ModelError):
+    """A model file is missing."""
+
+
+class ModelCorruptError(ModelError):
+    """A model file exists but cannot be loaded."""
+
+
+class ImageError(OpenLFRError):
+    """An image cannot be read or used.
+
+    ``reason`` is one of a small set of codes (``empty_file``, ``not_an_image``, ``truncated``,
+    ``too_large``, ``unreadable``, ``unsupported_mode``) that reports and JSON output carry.
+    """
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class WatchlistError(OpenLFRError):
+    """A watchlist cannot be made, read or used."""
+
+
+class WatchlistFormatError(WatchlistError):
+    """The file is not a watchlist of a format version this openlfr reads."""
+
+
+class EmbedderMismatchError(WatchlistError):
+    """The watchlist's templates were made by a different embedder than the one configured."""
+
+
+class EnrolmentError(OpenLFRError):
+    """Enrolment could not produce a usable watchlist."""

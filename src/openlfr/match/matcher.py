@@ -1,0 +1,81 @@
+"""1:N matching: for each probe template, the top-k watchlist subjects and the decision.
+
+Pure functions over a ``Watchlist``: no state, no I/O. A subject's score is its best template's
+(the nearest of its enrolment images), mapped to a similarity in [0, 1] by the watchlist's own
+similarity map, and a candidate is a match when its score reaches the watchlist's threshold.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+
+import numpy as np
+from numpy.typing import NDArray
+
+from openlfr.match.index import TemplateIndex
+from openlfr.match.similarity import similarity_from_distance
+from openlfr.match.watchlist import Watchlist
+from openlfr.types import Match
+
+
+def search(
+    watchlist: Watchlist,
+    probes: NDArray[np.float32],
+    k: int = 5,
+    today: date | None = None,
+    index: tuple[TemplateIndex, NDArray[np.int64]] | None = None,
+) -> list[list[Match]]:
+    """Ranked candidates (best first, at most ``k`` distinct subjects) for each row of ``probes``.
+
+    ``index`` may be a prebuilt ``watchlist.index(today)`` to reuse across calls.
+    """
+    probes = np.atleast_2d(np.asarray(probes, dtype=np.float32))
+    idx, rows = index if index is not None else watchlist.index(today)
+    if len(idx) == 0 or probes.shape[0] == 0:
+        return [[] for _ in range(probes.shape[0])]
+    per_subject = max(Counter(watchlist.template_subjects[rows].tolist()).values())
+    # The best templates of the top k subjects are always among the k * per_subject nearest templates.
+    distances, found = idx.search(probes, k * per_subject)
+    sim = watchlist.manifest.similarity
+    scores = similarity_from_distance(distances, sim.midpoint, sim.scale)
+    results = []
+    for p in range(probes.shape[0]):
+        results.append(_collapse(watchlist, rows[found[p]], distances[p], scores[p], k))
+    return results
+
+
+def _collapse(
+    watchlist: Watchlist,
+    template_rows: NDArray[np.int64],
+    distances: NDArray[np.float32],
+    scores: NDArray[np.float64],
+    k: int,
+) -> list[Match]:
+    matches: list[Match] = []
+    seen: set[str] = set()
+    for row, dist, score in zip(template_rows.tolist(), distances.tolist(), scores.tolist(), strict=True):
+        record = watchlist.manifest.templates[row]
+        if record.subject_id in seen:
+            continue  # rows come nearest first, so the first template of a subject is its best
+        seen.add(record.subject_id)
+        subject = watchlist.subjects[record.subject_id]
+        matches.append(
+            Match(
+                subject_id=subject.subject_id,
+                display_name=subject.display_name,
+                score=float(score),
+                distance=float(dist),
+                template_id=record.template_id,
+                rank=len(matches) + 1,
+                threshold=watchlist.threshold,
+            )
+        )
+        if len(matches) == k:
+            break
+    return matches
+
+
+def best_match(candidates: list[Match]) -> Match | None:
+    """The top candidate if it clears the threshold, else None (nobody on the watchlist)."""
+    return candidates[0] if candidates and candidates[0].is_match else None

@@ -1,0 +1,203 @@
+"""Watchlists: who is searched for, why, on whose authority, and their templates.
+
+A watchlist file (``.lfrw``) is a zip archive holding::
+
+    manifest.json   format name and version, embedder identity, threshold, subjects, template records
+    vectors.npy     N x D float32 templates, row i belongs to manifest.templates[i]
+    faces/<id>.jpg  the aligned enrolment face of each template (shown beside an alert)
+
+The embedder identity (name and model checksum) is recorded, and loading a watchlist for another
+embedder is refused: distances between templates of different models mean nothing.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from openlfr.errors import EmbedderMismatchError, WatchlistError, WatchlistFormatError
+from openlfr.match.index import ExactIndex
+from openlfr.match.similarity import MIDPOINT, SCALE
+from openlfr.types import Category
+
+FORMAT: Literal["openlfr-watchlist"] = "openlfr-watchlist"
+FORMAT_VERSION = 1
+SUFFIX = ".lfrw"
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Subject(_Record):
+    """One person on the watchlist and the grounds for it."""
+
+    subject_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    display_name: str = Field(min_length=1, max_length=256)
+    category: Category = Category.OTHER
+    reason: str = ""
+    image_source: str = ""
+    expires: date | None = None
+
+    def is_expired(self, today: date) -> bool:
+        return self.expires is not None and self.expires < today
+
+
+class TemplateRecord(_Record):
+    """Where one template came from and how good its face was."""
+
+    template_id: str
+    subject_id: str
+    image: str
+    image_sha256: str
+    box: tuple[float, float, float, float]
+    quality_score: float
+    eye_distance_px: float
+    sharpness: float
+
+
+class Similarity(_Record):
+    midpoint: float = MIDPOINT
+    scale: float = SCALE
+
+
+class Manifest(_Record):
+    format: Literal["openlfr-watchlist"] = FORMAT
+    format_version: int = FORMAT_VERSION
+    name: str
+    created_at: datetime
+    embedder: str
+    dimension: int
+    threshold: float = Field(ge=0.0, le=1.0)
+    threshold_source: str
+    similarity: Similarity = Field(default_factory=Similarity)
+    subjects: list[Subject]
+    templates: list[TemplateRecord]
+
+
+@dataclass(eq=False)
+class Watchlist:
+    """A watchlist in memory: its manifest, its template matrix and its enrolment faces."""
+
+    manifest: Manifest
+    vectors: NDArray[np.float32]
+    faces: dict[str, bytes] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n = len(self.manifest.templates)
+        if self.vectors.shape != (n, self.manifest.dimension):
+            raise WatchlistFormatError(
+                f"watchlist '{self.manifest.name}' has {n} template records but a vector matrix of shape "
+                f"{self.vectors.shape} (expected ({n}, {self.manifest.dimension}))"
+            )
+        ids = {s.subject_id for s in self.manifest.subjects}
+        if len(ids) != len(self.manifest.subjects):
+            raise WatchlistFormatError(f"watchlist '{self.manifest.name}' lists a subject twice")
+        orphans = {t.subject_id for t in self.manifest.templates} - ids
+        if orphans:
+            raise WatchlistFormatError(f"templates refer to unknown subjects: {', '.join(sorted(orphans))}")
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+    @property
+    def embedder(self) -> str:
+        return self.manifest.embedder
+
+    @property
+    def threshold(self) -> float:
+        return self.manifest.threshold
+
+    @cached_property
+    def subjects(self) -> dict[str, Subject]:
+        return {s.subject_id: s for s in self.manifest.subjects}
+
+    @cached_property
+    def template_subjects(self) -> NDArray[np.int64]:
+        """For each template row, the index of its subject in ``manifest.subjects``."""
+        order = {s.subject_id: i for i, s in enumerate(self.manifest.subjects)}
+        return np.array([order[t.subject_id] for t in self.manifest.templates], dtype=np.int64)
+
+    def active_rows(self, today: date | None = None) -> NDArray[np.int64]:
+        """Template rows whose subject has not expired (expired entries are never searched)."""
+        today = today or datetime.now(UTC).date()
+        live = np.array([not s.is_expired(today) for s in self.manifest.subjects], dtype=bool)
+        return np.flatnonzero(live[self.template_subjects]) if len(self.manifest.templates) else np.zeros(0, np.int64)
+
+    def index(self, today: date | None = None) -> tuple[ExactIndex, NDArray[np.int64]]:
+        """An index over the active templates, and the watchlist row of each index row."""
+        rows = self.active_rows(today)
+        return ExactIndex(self.vectors[rows]), rows
+
+    def require_embedder(self, identity: str) -> None:
+        """Refuse to use this watchlist with an embedder whose templates are not comparable."""
+        if identity != self.embedder:
+            raise EmbedderMismatchError(
+                f"watchlist '{self.name}' was enrolled with embedder {self.embedder}, but the configured "
+                f"embedder is {identity}; re-enrol it from its images with the configured embedder"
+            )
+
+    def save(self, path: Path) -> Path:
+        """Write the watchlist to ``path`` (atomically: a crash leaves the old file or none)."""
+        path = Path(path)
+        buf = io.BytesIO()
+        np.save(buf, self.vectors.astype(np.float32), allow_pickle=False)
+        tmp = path.with_name(path.name + ".tmp")
+        try:
+            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+                zf.writestr("manifest.json", self.manifest.model_dump_json(indent=2))
+                zf.writestr("vectors.npy", buf.getvalue())
+                for template_id, jpeg in self.faces.items():
+                    zf.writestr(f"faces/{template_id}.jpg", jpeg)
+            tmp.replace(path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise WatchlistError(f"cannot write watchlist {path}: {exc.strerror or exc}") from exc
+        return path
+
+    @classmethod
+    def load(cls, path: Path, embedder: str | None = None) -> Watchlist:
+        """Read a watchlist file; with ``embedder``, refuse one enrolled by another embedder."""
+        path = Path(path)
+        try:
+            with zipfile.ZipFile(path) as zf:
+                raw = json.loads(zf.read("manifest.json"))
+                _check_format(raw, path)
+                manifest = Manifest.model_validate(raw)
+                vectors = np.load(io.BytesIO(zf.read("vectors.npy")), allow_pickle=False)
+                faces = {
+                    Path(n).stem: zf.read(n) for n in zf.namelist() if n.startswith("faces/") and n.endswith(".jpg")
+                }
+        except FileNotFoundError as exc:
+            raise WatchlistError(f"watchlist file not found: {path}") from exc
+        except IsADirectoryError as exc:
+            raise WatchlistError(f"{path} is a folder, not a watchlist file (enrol it first with 'lfr enrol')") from exc
+        except (zipfile.BadZipFile, KeyError, ValueError) as exc:  # ValueError: bad JSON or .npy
+            raise WatchlistFormatError(f"{path} is not an openlfr watchlist file ({exc})") from exc
+        except ValidationError as exc:
+            raise WatchlistFormatError(f"{path}: damaged watchlist manifest ({exc.error_count()} errors)") from exc
+        watchlist = cls(manifest=manifest, vectors=vectors.astype(np.float32, copy=False), faces=faces)
+        if embedder is not None:
+            watchlist.require_embedder(embedder)
+        return watchlist
+
+
+def _check_format(raw: object, path: Path) -> None:
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        raise WatchlistFormatError(f"{path} is not an openlfr watchlist file")
+    version = raw.get("format_version")
+    if version != FORMAT_VERSION:
+        raise WatchlistFormatError(
+            f"{path} is watchlist format version {version}; this openlfr reads version {FORMAT_VERSION}"
+        )

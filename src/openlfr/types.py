@@ -1,0 +1,211 @@
+"""The typed objects that cross openlfr's boundaries.
+
+Each stage of the flow takes and returns one of these, never a loose dict:
+``Image`` (an RGB array) -> ``FaceDetection`` (detect/) -> ``AlignedFace`` (embed/) ->
+``FaceQuality`` (embed/quality) -> ``Template`` (embed/, match/) -> ``Match`` (match/).
+Arrays are checked on construction, and a wrong shape says what was expected and what came.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+from numpy.typing import NDArray
+
+RGBImage = NDArray[np.uint8]
+"""An H x W x 3 uint8 array in RGB order, C-contiguous."""
+
+Vector = NDArray[np.float32]
+
+
+def check_rgb(image: NDArray[np.uint8], what: str = "image") -> RGBImage:
+    """Return ``image`` if it is an H x W x 3 uint8 array, else raise ``ValueError`` saying why."""
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"{what} must be an HxWx3 uint8 RGB array, got shape {image.shape} dtype {image.dtype}")
+    return np.ascontiguousarray(image)
+
+
+@dataclass(frozen=True, slots=True)
+class BoundingBox:
+    """An axis-aligned box in pixel coordinates: (x1, y1) top-left, (x2, y2) bottom-right, x2 > x1."""
+
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+
+    def __post_init__(self) -> None:
+        if not (self.x2 > self.x1 and self.y2 > self.y1):
+            raise ValueError(f"box must have x2 > x1 and y2 > y1, got {self}")
+
+    @property
+    def width(self) -> float:
+        return self.x2 - self.x1
+
+    @property
+    def height(self) -> float:
+        return self.y2 - self.y1
+
+    @property
+    def area(self) -> float:
+        return self.width * self.height
+
+    @property
+    def center(self) -> tuple[float, float]:
+        return ((self.x1 + self.x2) / 2.0, (self.y1 + self.y2) / 2.0)
+
+    def iou(self, other: BoundingBox) -> float:
+        """Intersection over union with ``other``, in [0, 1]."""
+        ix = max(0.0, min(self.x2, other.x2) - max(self.x1, other.x1))
+        iy = max(0.0, min(self.y2, other.y2) - max(self.y1, other.y1))
+        inter = ix * iy
+        union = self.area + other.area - inter
+        return inter / union if union > 0 else 0.0
+
+    def clipped(self, width: int, height: int) -> BoundingBox | None:
+        """This box clipped to a ``width`` x ``height`` image, or None if nothing of it is inside."""
+        x1, y1 = max(0.0, self.x1), max(0.0, self.y1)
+        x2, y2 = min(float(width), self.x2), min(float(height), self.y2)
+        if x2 - x1 < 1.0 or y2 - y1 < 1.0:
+            return None
+        return BoundingBox(x1, y1, x2, y2)
+
+    def scaled(self, factor: float, dx: float = 0.0, dy: float = 0.0) -> BoundingBox:
+        """This box multiplied by ``factor`` then shifted by (dx, dy): maps tile or resized coordinates back."""
+        return BoundingBox(self.x1 * factor + dx, self.y1 * factor + dy, self.x2 * factor + dx, self.y2 * factor + dy)
+
+    def as_ints(self) -> tuple[int, int, int, int]:
+        return (round(self.x1), round(self.y1), round(self.x2), round(self.y2))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class FaceDetection:
+    """One face found by a detector.
+
+    ``landmarks`` is an N x 2 float array in image coordinates where the detector gives them
+    (BlazeFace: right eye, left eye, nose tip, mouth, right ear, left ear), else None.
+    """
+
+    box: BoundingBox
+    score: float
+    detector: str
+    landmarks: NDArray[np.float32] | None = None
+
+    def __post_init__(self) -> None:
+        if self.landmarks is not None and (self.landmarks.ndim != 2 or self.landmarks.shape[1] != 2):
+            raise ValueError(f"landmarks must be an N x 2 array, got shape {self.landmarks.shape}")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class AlignedFace:
+    """A face after alignment: the chip the embedder sees and the landmarks it was aligned from.
+
+    ``landmarks`` are the aligner's points in image coordinates (dlib's 5-point order: two corners
+    of one eye, two of the other, the base of the nose).
+    """
+
+    detection: FaceDetection
+    landmarks: NDArray[np.float32]
+    chip: RGBImage
+
+    def __post_init__(self) -> None:
+        check_rgb(self.chip, "face chip")
+
+
+@dataclass(frozen=True, slots=True)
+class FaceQuality:
+    """Measures of how usable a face is. Each is computed in ``embed/quality.py``.
+
+    ``eye_distance_px``: distance between the eye centres in the source image;
+    ``sharpness``: variance of the Laplacian of the grey face chip (higher is sharper);
+    ``yaw_deg`` / ``pitch_deg``: head pose estimated from the landmarks (0 is frontal);
+    ``brightness``: mean grey level of the chip in [0, 255];
+    ``clipped_fraction``: share of chip pixels at 0-5 or 250-255.
+    """
+
+    eye_distance_px: float
+    sharpness: float
+    yaw_deg: float
+    pitch_deg: float
+    brightness: float
+    clipped_fraction: float
+    score: float
+    """A single figure in [0, 1] that ranks faces of one person for best-shot selection."""
+
+
+@dataclass(frozen=True, slots=True)
+class QualityVerdict:
+    """The outcome of a quality rule: ``ok``, or the first reason the face failed."""
+
+    ok: bool
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Template:
+    """One embedding of one face, with what made it.
+
+    ``embedder`` is the embedder's identity (name and version), the key that says which templates
+    can be compared with which.
+    """
+
+    vector: Vector
+    embedder: str
+
+    def __post_init__(self) -> None:
+        if self.vector.ndim != 1 or self.vector.dtype != np.float32:
+            raise ValueError(
+                f"template vector must be 1-D float32, got shape {self.vector.shape} dtype {self.vector.dtype}"
+            )
+
+
+class Category(StrEnum):
+    """Why a subject is on a watchlist (College of Policing APP categories)."""
+
+    WANTED = "wanted"
+    MISSING = "missing"
+    VULNERABLE = "vulnerable"
+    RISK_OF_HARM = "risk_of_harm"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One candidate for a probe face: a watchlist subject, how alike, and whether it clears the threshold."""
+
+    subject_id: str
+    display_name: str
+    score: float
+    """Similarity in [0, 1] (see ``match/similarity.py`` for the map from distance)."""
+    distance: float
+    template_id: str
+    rank: int
+    threshold: float
+
+    @property
+    def is_match(self) -> bool:
+        return self.score >= self.threshold
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class AnalyzedFace:
+    """A face found in an image, aligned, measured and embedded."""
+
+    detection: FaceDetection
+    aligned: AlignedFace
+    quality: FaceQuality
+    template: Template
+
+
+@dataclass(frozen=True, slots=True)
+class ImageFaces:
+    """What analysing one image gave: its faces, or why it could not be used."""
+
+    source: str
+    width: int = 0
+    height: int = 0
+    faces: list[AnalyzedFace] = field(default_factory=list)
+    error: str | None = None
+    error_reason: str | None = None

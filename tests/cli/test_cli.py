@@ -1,0 +1,89 @@
+"""The ``lfr`` command as a user runs it: a real process, real files, its exit status and output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def lfr(
+    *args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "openlfr", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=cwd,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+    )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[], ["enrol"], ["search"], ["models"], ["demo"], ["watchlist", "show"], ["watchlist", "check"]],
+)
+def test_every_command_has_help_with_an_example(command: list[str]) -> None:
+    out = lfr(*command, "--help")
+    assert out.returncode == 0, out.stderr
+    assert "Example" in out.stdout or (command == [] and "--help with an example" in out.stdout)
+
+
+def test_demo_names_the_watchlist_and_not_the_stranger() -> None:
+    out = lfr("demo")
+    assert out.returncode == 0, out.stderr
+    assert "named: Barack Obama, Joe Biden;" in out.stdout
+    assert "2 accepted, 0 rejected" in out.stdout
+
+
+def test_enrol_show_check_search(tmp_path: Path, demo: Path) -> None:
+    watchlist = tmp_path / "w.lfrw"
+    out = lfr("enrol", demo / "watchlist.csv", "-o", watchlist, "--report", tmp_path / "report.json")
+    assert out.returncode == 0, out.stderr
+    assert "wrote" in out.stdout and watchlist.is_file()
+    assert len(json.loads((tmp_path / "report.json").read_text())["accepted"]) == 2
+
+    shown = lfr("watchlist", "show", watchlist)
+    assert shown.returncode == 0 and "Barack Obama" in shown.stdout and "2099-12-31" in shown.stdout
+
+    checked = lfr("watchlist", "check", watchlist)
+    assert checked.returncode == 1, "category 'other' and the default threshold are not fit to deploy"
+    assert "category is 'other'" in checked.stdout and "uncalibrated default" in checked.stdout
+
+    found = lfr("search", demo / "probes", "-w", watchlist, "--format", "jsonl", "-k", "1")
+    assert found.returncode == 0, found.stderr
+    lines = [json.loads(line) for line in found.stdout.splitlines()]
+    assert len(lines) == 4
+    named = {f["match"] for line in lines for f in line["faces"]} - {None}
+    assert named == {"obama", "biden"}
+
+
+def test_an_error_is_one_clear_line_and_verbose_shows_the_trace(tmp_path: Path, demo: Path) -> None:
+    out = lfr("search", demo / "probes", "-w", tmp_path / "none.lfrw")
+    assert out.returncode == 1
+    assert out.stderr.strip().splitlines() == [f"error: watchlist file not found: {tmp_path / 'none.lfrw'}"]
+    verbose = lfr("--verbose", "search", demo / "probes", "-w", tmp_path / "none.lfrw")
+    assert verbose.returncode == 1 and "Traceback" in verbose.stderr
+
+
+def test_unknown_config_keys_are_refused(tmp_path: Path) -> None:
+    config = tmp_path / "lfr.toml"
+    config.write_text("[detector]\ntype = 'hog'\nupsampel = 2\n")
+    out = lfr("--config", config, "watchlist", "check", tmp_path / "x.lfrw")
+    assert out.returncode == 1
+    assert "invalid configuration" in out.stderr and "upsampel" in out.stderr
+
+
+def test_models_lists_installed_files_with_checksums() -> None:
+    out = lfr("models", "--json")
+    assert out.returncode == 0, out.stderr
+    rows = {r["model"]: r for r in json.loads(out.stdout)}
+    assert {"dlib_resnet", "dlib_shape5", "dlib_mmod", "blazeface_full"} <= set(rows)
+    for key in ("dlib_resnet", "dlib_shape5", "blazeface_full"):
+        assert rows[key]["path"] and len(rows[key]["sha256"]) == 64, key
+        assert rows[key]["licence"]

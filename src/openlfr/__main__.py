@@ -2,4 +2,5 @@
 
 from openlfr.cli.main import run
 
-run()
+if __name__ == "__main__":  # guarded: the embedding worker process is spawned and re-imports __main__
+    run()

@@ -13,7 +13,8 @@ sees one clear line::
     ├── WatchlistError           a watchlist cannot be made, read or used
     │   ├── WatchlistFormatError the file is not a watchlist, or one of an unknown format version
     │   └── EmbedderMismatchError the watchlist was made by another embedder (or model version)
-    └── EnrolmentError           nothing usable could be enrolled
+    ├── EnrolmentError           nothing usable could be enrolled
+    └── SourceError              a video source cannot be opened or read
 """
 
 from __future__ import annotations
@@ -65,3 +66,7 @@ class EmbedderMismatchError(WatchlistError):
 
 class EnrolmentError(OpenLFRError):
     """Enrolment could not produce a usable watchlist."""
+
+
+class SourceError(OpenLFRError):
+    """A video source cannot be opened or read."""

@@ -1,8 +1,8 @@
 """The typed objects that cross openlfr's boundaries.
 
 Each stage of the flow takes and returns one of these, never a loose dict:
-``Image`` (an RGB array) -> ``FaceDetection`` (detect/) -> ``AlignedFace`` (embed/) ->
-``FaceQuality`` (embed/quality) -> ``Template`` (embed/, match/) -> ``Match`` (match/).
+``Frame`` (ingest/) -> ``FaceDetection`` (detect/) -> ``Track`` (track/) -> ``AlignedFace`` (embed/) ->
+``FaceQuality`` (embed/quality) -> ``Template`` (embed/, match/) -> ``Match`` (match/) -> ``Alert`` (alert/).
 Arrays are checked on construction, and a wrong shape says what was expected and what came.
 """
 
@@ -25,6 +25,36 @@ def check_rgb(image: NDArray[np.uint8], what: str = "image") -> RGBImage:
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"{what} must be an HxWx3 uint8 RGB array, got shape {image.shape} dtype {image.dtype}")
     return np.ascontiguousarray(image)
+
+
+class SourceState(StrEnum):
+    """Where a video source is in its life: live sources move between these as streams drop and return."""
+
+    CONNECTING = "connecting"
+    LIVE = "live"
+    STALLED = "stalled"
+    RECONNECTING = "reconnecting"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Frame:
+    """One decoded video frame and when it was captured.
+
+    ``pts`` is the stream's own clock in seconds from its start (clip time for a file);
+    ``captured_mono`` (``time.monotonic()``) and ``captured_wall`` (``time.time()``) are when openlfr
+    received it, the start of every latency measurement.
+    """
+
+    camera_id: str
+    seq: int
+    image: RGBImage
+    pts: float
+    captured_mono: float
+    captured_wall: float
+
+    def __post_init__(self) -> None:
+        check_rgb(self.image, "frame image")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +126,23 @@ class FaceDetection:
     def __post_init__(self) -> None:
         if self.landmarks is not None and (self.landmarks.ndim != 2 or self.landmarks.shape[1] != 2):
             raise ValueError(f"landmarks must be an N x 2 array, got shape {self.landmarks.shape}")
+
+
+@dataclass(slots=True, eq=False)
+class Track:
+    """One person's pass in front of one camera, as the tracker follows it (mutable: it moves).
+
+    ``velocity`` is (centre x px/s, centre y px/s, relative size change /s), smoothed.
+    """
+
+    track_id: int
+    camera_id: str
+    box: BoundingBox
+    first_seen_pts: float
+    first_seen_wall: float
+    last_seen_pts: float
+    frames: int = 1
+    velocity: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -209,3 +256,36 @@ class ImageFaces:
     faces: list[AnalyzedFace] = field(default_factory=list)
     error: str | None = None
     error_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Alert:
+    """A watchlist match raised on a live track: what an operator adjudicates.
+
+    At most one per (camera, track, subject). Times are ``time.time()`` seconds; ``*_pts`` are the
+    stream's clock. ``frame_captured_mono`` is the capture time of the frame whose face raised the alert,
+    from which alert latency is measured.
+    """
+
+    alert_id: str
+    camera_id: str
+    track_id: int
+    watchlist: str
+    subject_id: str
+    display_name: str
+    category: Category
+    score: float
+    threshold: float
+    box: BoundingBox
+    probe_jpeg: bytes
+    """The face on camera, as JPEG."""
+    watchlist_jpeg: bytes | None
+    """The enrolment face it matched, as JPEG."""
+    first_seen_wall: float
+    first_seen_pts: float
+    frame_pts: float
+    frame_captured_wall: float
+    frame_captured_mono: float
+    raised_wall: float
+    frames: int
+    """Frames the track had been seen in when the alert was raised."""

@@ -10,13 +10,13 @@ from typing import Annotated
 
 import typer
 
-from openlfr.cli import common, demo, enrol, models, search, watchlist
+from openlfr.cli import common, demo, enrol, models, search, watch, watchlist
 from openlfr.errors import OpenLFRError
 
 app = typer.Typer(
     name="lfr",
     help="openlfr: live facial recognition with its safeguards in code.\n\n"
-    "Start with 'lfr demo', then 'lfr enrol', 'lfr search' and 'lfr models'. "
+    "Start with 'lfr demo', then 'lfr enrol', 'lfr watch', 'lfr search' and 'lfr models'. "
     "Every command has --help with an example.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -40,6 +40,7 @@ def _main(
 app.command("enrol", epilog=enrol.EPILOG)(enrol.enrol_command)
 app.add_typer(watchlist.app, name="watchlist")
 app.command("search", epilog=search.EPILOG)(search.search_command)
+app.command("watch", epilog=watch.EPILOG)(watch.watch_command)
 app.command("models", epilog=models.EPILOG)(models.models_command)
 app.command("demo", epilog=demo.EPILOG)(demo.demo_command)
 

@@ -24,6 +24,10 @@ class Embedder(Protocol):
     @property
     def identity(self) -> str: ...
 
+    def load(self) -> None:
+        """Load the model files now instead of on first use (raises ModelError if they are unusable)."""
+        ...
+
     def align(self, image: RGBImage, detections: Sequence[FaceDetection]) -> list[AlignedFace]:
         """One aligned chip per detection, in the same order."""
         ...

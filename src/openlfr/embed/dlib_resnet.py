@@ -44,6 +44,11 @@ class DlibResnetEmbedder:
             self._identity = f"{NAME}@{modelfiles.sha256(self.model_path)[:12]}"
         return self._identity
 
+    def load(self) -> None:
+        """Load the models now (they otherwise load on first use)."""
+        self._load()
+        self._landmarker.load()
+
     def _load(self) -> Any:
         if self._model is None:
             import dlib

@@ -28,6 +28,11 @@ class DlibLandmarker:
     def path(self) -> Path:
         return modelfiles.resolve("dlib_shape5", self._override)
 
+    def load(self) -> None:
+        """Load the model now (it otherwise loads on first use)."""
+        with self._lock:
+            self._load()
+
     def _load(self) -> Any:
         if self._predictor is None:
             import dlib

@@ -165,6 +165,10 @@ class OnnxEmbedder:
 
     # -- loading ----------------------------------------------------------------------------------
 
+    def load(self) -> None:
+        """Load the model now (it otherwise loads on first use)."""
+        self._load()
+
     def _load(self) -> _Loaded:
         with self._lock:
             if self._loaded is None:

@@ -1,0 +1,1 @@
+"""Alerts of the live pipeline: their JSON form and the sinks that deliver them."""

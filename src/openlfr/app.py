@@ -1,0 +1,116 @@
+"""The live application: every camera of a deployment, one watchlist, the alert sinks and the metrics.
+
+``LiveApp.start`` reads as the table of contents of a live run, one step a line, in order.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from openlfr.alert.base import AlertSink, FanOut, sinks
+from openlfr.config import CameraConfig, Settings
+from openlfr.detect.base import detectors
+from openlfr.embed.base import embedders
+from openlfr.embed.service import EmbedService, ProcessEmbedService, ThreadEmbedService
+from openlfr.errors import ConfigError
+from openlfr.ingest.video import open_source
+from openlfr.match.watchlist import Watchlist
+from openlfr.metrics import MetricsSnapshot, describe, serve_prometheus
+from openlfr.pipeline import CameraPipeline
+
+log = logging.getLogger("openlfr.app")
+
+
+class LiveApp:
+    """Runs ``cameras`` against ``watchlist`` until every source ends or ``stop`` is called."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        watchlist: Watchlist | Path,
+        cameras: Sequence[CameraConfig] | None = None,
+        sink: AlertSink | None = None,
+    ) -> None:
+        self.settings = settings
+        self._watchlist = watchlist
+        self.cameras = list(cameras if cameras is not None else settings.cameras)
+        if not self.cameras:
+            raise ConfigError("no cameras: give sources on the command line or [[cameras]] in the config file")
+        ids = [c.id for c in self.cameras]
+        if len(set(ids)) != len(ids):
+            raise ConfigError(f"camera ids must be unique, got {', '.join(ids)}")
+        self._sink_override = sink
+        self.pipelines: list[CameraPipeline] = []
+        self._embed_service: EmbedService | None = None
+        self._sink: AlertSink | None = None
+        self._metrics_server: object | None = None
+        self._stop = threading.Event()
+        self._logger: threading.Thread | None = None
+
+    def start(self) -> None:
+        live = self.settings.live
+        embedder = embedders.create(self.settings.embedder)
+        watchlist = self._load_watchlist(embedder.identity)
+        self._embed_service = (
+            ProcessEmbedService(self.settings.embedder) if live.embed_in_process else ThreadEmbedService(embedder)
+        )
+        self._sink = self._sink_override or FanOut([sinks.create(c) for c in live.sinks])
+        for camera in self.cameras:
+            source = open_source(camera, live.reconnect)
+            detector = detectors.create(live.detector)
+            self.pipelines.append(
+                CameraPipeline(
+                    camera, source, self.settings, watchlist, detector, embedder, self._embed_service, self._sink
+                )
+            )
+        for pipeline in self.pipelines:
+            pipeline.start()
+        if live.metrics_port is not None:
+            self._metrics_server = serve_prometheus([p.metrics for p in self.pipelines], live.metrics_port)
+        self._logger = threading.Thread(target=self._log_periodically, name="lfr-metrics-log", daemon=True)
+        self._logger.start()
+
+    def _load_watchlist(self, identity: str) -> Watchlist:
+        if isinstance(self._watchlist, Watchlist):
+            self._watchlist.require_embedder(identity)
+            return self._watchlist
+        return Watchlist.load(self._watchlist, embedder=identity)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until every camera has ended (files) or ``timeout``; True if all ended."""
+        return all(p.join(timeout) for p in self.pipelines)
+
+    def stop(self) -> None:
+        """Stop every camera, flush the sinks, stop the workers (safe to call twice)."""
+        self._stop.set()
+        for pipeline in self.pipelines:
+            pipeline.stop()
+        for pipeline in self.pipelines:
+            pipeline.join(10.0)
+        if self._sink is not None:
+            self._sink.close()
+        if self._embed_service is not None:
+            self._embed_service.close()
+            self._embed_service = None
+        if self._metrics_server is not None:
+            self._metrics_server.shutdown()  # type: ignore[attr-defined]
+            self._metrics_server = None
+
+    def run(self) -> None:
+        """Start, wait for every camera to end, stop."""
+        self.start()
+        try:
+            self.wait()
+        finally:
+            self.stop()
+
+    def snapshots(self) -> list[MetricsSnapshot]:
+        return [p.metrics.snapshot() for p in self.pipelines]
+
+    def _log_periodically(self) -> None:
+        while not self._stop.wait(self.settings.live.log_interval_s):
+            for snap in self.snapshots():
+                log.info("%s", describe(snap))

@@ -1,0 +1,245 @@
+"""The live pipeline of one camera: frames -> faces -> tracks -> best shots -> templates -> alerts.
+
+Two threads per camera and a shared embedding worker:
+
+    reader thread    source.frames() -> keep analysis_fps of them -> bounded queue (drops the oldest)
+    analysis thread  detect -> track -> align + quality -> best shots -> (embed, async) -> match -> alert
+    embed service    a worker process embedding the shots that deserve it (see embed/service.py)
+
+Memory is bounded: the queue holds at most ``queue_frames`` frames, each track at most ``best_shots``
+crops, and a track's crops and templates are dropped when it ends; only counts survive.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
+
+import numpy as np
+
+from openlfr.alert.base import AlertSink
+from openlfr.alert.rules import AlertGate, make_alert
+from openlfr.config import CameraConfig, Settings
+from openlfr.detect.base import FaceDetector
+from openlfr.embed import quality
+from openlfr.embed.base import Embedder
+from openlfr.embed.service import EmbedService
+from openlfr.ingest.video import VideoSource, is_live_source
+from openlfr.match import matcher
+from openlfr.match.watchlist import Watchlist
+from openlfr.metrics import CameraMetrics
+from openlfr.track.shots import Shot, ShotBook
+from openlfr.track.tracker import Tracker
+from openlfr.types import Alert, Frame, Template, Track
+
+log = logging.getLogger("openlfr.pipeline")
+
+
+class FrameQueue:
+    """A bounded frame queue. Live: a full queue drops its oldest frame (counted). Files played flat
+    out: a full queue makes the reader wait instead, since no camera is running ahead."""
+
+    def __init__(self, size: int, drop_oldest: bool) -> None:
+        self._frames: deque[Frame] = deque()
+        self._size = size
+        self._drop = drop_oldest
+        self._cond = threading.Condition()
+        self._closed = False
+
+    def put(self, frame: Frame) -> int:
+        """Queue ``frame``; returns how many frames were dropped to make room (0 or 1)."""
+        with self._cond:
+            dropped = 0
+            if not self._drop:
+                while len(self._frames) >= self._size and not self._closed:
+                    self._cond.wait(0.1)
+            elif len(self._frames) >= self._size:
+                self._frames.popleft()
+                dropped = 1
+            self._frames.append(frame)
+            self._cond.notify_all()
+            return dropped
+
+    def get(self, timeout: float) -> Frame | None:
+        with self._cond:
+            if not self._frames and not self._closed:
+                self._cond.wait(timeout)
+            frame = self._frames.popleft() if self._frames else None
+            self._cond.notify_all()
+            return frame
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    @property
+    def finished(self) -> bool:
+        with self._cond:
+            return self._closed and not self._frames
+
+    def __len__(self) -> int:
+        with self._cond:
+            return len(self._frames)
+
+
+class CameraPipeline:
+    """Runs one camera's source through detection, tracking, embedding and matching to alerts."""
+
+    def __init__(
+        self,
+        camera: CameraConfig,
+        source: VideoSource,
+        settings: Settings,
+        watchlist: Watchlist,
+        detector: FaceDetector,
+        embedder: Embedder,
+        embed_service: EmbedService,
+        sink: AlertSink,
+    ) -> None:
+        self.camera = camera
+        self.source = source
+        self.settings = settings
+        self.watchlist = watchlist
+        self.detector = detector
+        self.embedder = embedder
+        self.embed_service = embed_service
+        self.sink = sink
+        self.metrics = CameraMetrics(camera.id, source_probe=lambda: (source.state, source.stats.reconnects))
+        self.tracker = Tracker(camera.id, settings.live.tracker)
+        self.alerts: deque[Alert] = deque(maxlen=100)
+        live = is_live_source(camera.source) or camera.realtime
+        self._queue = FrameQueue(settings.live.queue_frames, drop_oldest=live)
+        self._books: dict[int, ShotBook] = {}
+        self._pending: list[tuple[Future[list[Template]], list[tuple[Track, ShotBook, Shot]]]] = []
+        self._gate = AlertGate(settings.live.tracker.alert_cooldown_s)
+        self._index = watchlist.index()
+        self._threads: list[threading.Thread] = []
+        self._error: BaseException | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.watchlist.require_embedder(self.embedder.identity)
+        for target, name in ((self._read, "reader"), (self._analyse_loop, "analysis")):
+            thread = threading.Thread(target=self._guard(target), name=f"lfr-{self.camera.id}-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self.source.stop()
+        self._queue.close()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for both threads; True if they ended. Re-raises an error that ended one of them."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        if self._error is not None:
+            raise self._error
+        return not any(t.is_alive() for t in self._threads)
+
+    def run(self) -> None:
+        self.start()
+        self.join()
+
+    def _guard(self, target: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                target()
+            except BaseException as exc:  # ended by an error: stop the camera and report it to join()
+                self._error = exc
+                log.exception("camera %s stopped by an error", self.camera.id)
+                self.stop()
+
+        return run
+
+    # -- reader thread ----------------------------------------------------------------------------
+
+    def _read(self) -> None:
+        period = 1.0 / self.camera.analysis_fps
+        next_due = float("-inf")
+        try:
+            for frame in self.source.frames():
+                self.metrics.count(frames_in=1)
+                if frame.pts + 1e-6 < next_due:
+                    self.metrics.count(frames_skipped=1)
+                    continue
+                next_due = max(next_due + period, frame.pts)
+                self.metrics.count(drops=self._queue.put(frame))
+                self.metrics.queue_depth = len(self._queue)
+        finally:
+            self._queue.close()
+
+    # -- analysis thread --------------------------------------------------------------------------
+
+    def _analyse_loop(self) -> None:
+        while not self._queue.finished:
+            frame = self._queue.get(timeout=0.05)
+            self._collect(block=False)
+            if frame is not None:
+                self._analyse(frame)
+                self.metrics.queue_depth = len(self._queue)
+        self._collect(block=True)
+        for track in self.tracker.finish():
+            self._books.pop(track.track_id, None)
+
+    def _analyse(self, frame: Frame) -> None:
+        t0 = time.perf_counter()
+        detections = self.detector.detect(frame.image)
+        t1 = time.perf_counter()
+        update = self.tracker.update(detections, frame.pts, frame.captured_wall)
+        for track in update.ended:
+            self._books.pop(track.track_id, None)  # a track's shots and templates end with it
+        aligned = self.embedder.align(frame.image, [d for _, d in update.matched]) if update.matched else []
+        t2 = time.perf_counter()
+        self.metrics.stage("detect", t1 - t0)
+        self.metrics.stage("align", t2 - t1, max(1, len(aligned)))
+        self.metrics.count(frames_analysed=1, faces=len(detections), tracks=len(update.started))
+        wanted: list[tuple[Track, ShotBook, Shot]] = []
+        rule = self.settings.quality.probe
+        for (track, _), face in zip(update.matched, aligned, strict=True):
+            book = self._books.setdefault(track.track_id, ShotBook(self.settings.live.tracker))
+            q = quality.measure(face)
+            shot = Shot(
+                face, q, ShotBook.crop(frame, face), frame.seq, frame.pts, frame.captured_mono, frame.captured_wall
+            )
+            if book.offer(shot) and quality.check(q, rule).ok and book.wants_embedding(shot):
+                book.asked(shot)
+                wanted.append((track, book, shot))
+        if wanted:
+            future = self.embed_service.submit([shot.face for _, _, shot in wanted])
+            self._pending.append((future, wanted))
+
+    def _collect(self, block: bool) -> None:
+        still: list[tuple[Future[list[Template]], list[tuple[Track, ShotBook, Shot]]]] = []
+        for future, wanted in self._pending:
+            if not block and not future.done():
+                still.append((future, wanted))
+                continue
+            t0 = time.perf_counter()
+            templates = future.result()
+            self.metrics.count(embeddings=len(templates))
+            for (track, book, shot), template in zip(wanted, templates, strict=True):
+                self._match(track, book, shot, template)
+            self.metrics.stage("match", time.perf_counter() - t0, len(templates))
+            # Time in the worker, as seen from here: capture of the newest frame to its result.
+            self.metrics.stage("embed", max(0.0, time.monotonic() - wanted[-1][2].captured_mono), len(templates))
+        self._pending = still
+
+    def _match(self, track: Track, book: ShotBook, shot: Shot, template: Template) -> None:
+        vector = book.add(shot, template)
+        [candidates] = matcher.search(self.watchlist, vector[np.newaxis, :], k=1, index=self._index)
+        best = matcher.best_match(candidates)
+        if best is None or not self._gate.admit(best.subject_id, shot.frame_pts, book.alerted):
+            return
+        book.alerted.add(best.subject_id)
+        alert = make_alert(self.camera.id, track, shot, best, self.watchlist)
+        self.sink.send(alert)
+        self.metrics.latency(time.monotonic() - shot.captured_mono)
+        self.metrics.count(alerts=1)
+        self.alerts.append(alert)

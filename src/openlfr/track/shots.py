@@ -1,0 +1,83 @@
+"""Best shots: each track keeps its few best face crops, and only those are embedded.
+
+A track's template is the quality-weighted mean of the shots embedded so far. It is matched as soon
+as one shot passes the probe rule, and again whenever a shot clearly better than the best embedded
+one arrives (by ``rematch_gain``), up to ``max_embeddings`` per track. When the track ends, the shots
+and templates go with it: only counts survive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from openlfr.config import TrackerConfig
+from openlfr.types import AlignedFace, FaceQuality, Frame, RGBImage, Template
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Shot:
+    """One face of a track in one frame: the aligned chip, its quality, a crop for the operator."""
+
+    face: AlignedFace
+    quality: FaceQuality
+    crop: RGBImage
+    frame_seq: int
+    frame_pts: float
+    captured_mono: float
+    captured_wall: float
+
+
+@dataclass(slots=True, eq=False)
+class ShotBook:
+    """The best shots of one track and the state of its template."""
+
+    config: TrackerConfig
+    shots: list[Shot] = field(default_factory=list)
+    embedded_quality: float = 0.0
+    embeddings: int = 0
+    pending: int = 0
+    """Embeddings asked for and not yet back."""
+    vectors: list[tuple[float, np.ndarray]] = field(default_factory=list)
+    alerted: set[str] = field(default_factory=set)
+
+    def offer(self, shot: Shot) -> bool:
+        """Keep ``shot`` if it is among the best ``config.best_shots``; True if kept."""
+        if len(self.shots) >= self.config.best_shots and shot.quality.score <= self.shots[-1].quality.score:
+            return False
+        self.shots.append(shot)
+        self.shots.sort(key=lambda s: -s.quality.score)
+        del self.shots[self.config.best_shots :]
+        return True
+
+    def wants_embedding(self, shot: Shot) -> bool:
+        """Whether ``shot`` (already kept, passing the probe rule) should be embedded now."""
+        if self.embeddings + self.pending >= self.config.max_embeddings or self.pending:
+            return False
+        if self.embeddings == 0:
+            return True
+        return shot.quality.score > self.embedded_quality * (1.0 + self.config.rematch_gain)
+
+    def asked(self, shot: Shot) -> None:
+        self.pending += 1
+        self.embedded_quality = max(self.embedded_quality, shot.quality.score)
+
+    def add(self, shot: Shot, template: Template) -> np.ndarray:
+        """Take the embedding of ``shot``; return the track's template (quality-weighted mean)."""
+        self.pending = max(0, self.pending - 1)
+        self.embeddings += 1
+        self.vectors.append((max(shot.quality.score, 1e-3), template.vector))
+        weights = np.array([w for w, _ in self.vectors])
+        stack = np.stack([v for _, v in self.vectors])
+        return np.asarray((weights[:, None] * stack).sum(axis=0) / weights.sum(), dtype=np.float32)
+
+    @staticmethod
+    def crop(frame: Frame, face: AlignedFace, margin: float = 0.4) -> RGBImage:
+        """A copy of the face's region of the frame with ``margin`` context (what the operator sees)."""
+        box = face.detection.box
+        h, w = frame.image.shape[:2]
+        mx, my = box.width * margin, box.height * margin
+        x1, y1 = max(0, int(box.x1 - mx)), max(0, int(box.y1 - my))
+        x2, y2 = min(w, int(box.x2 + mx) + 1), min(h, int(box.y2 + my) + 1)
+        return np.ascontiguousarray(frame.image[y1:y2, x1:x2])

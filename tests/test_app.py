@@ -1,0 +1,72 @@
+"""The live application over a long real clip: no false alert, and memory that does not grow."""
+
+from __future__ import annotations
+
+import csv
+import threading
+from pathlib import Path
+
+import psutil
+
+from openlfr.analysis import FaceAnalyzer
+from openlfr.app import LiveApp
+from openlfr.config import CameraConfig, Settings
+from openlfr.match.enrol import enrol
+from openlfr.match.sources import EnrolItem
+from openlfr.match.watchlist import Subject
+from openlfr.types import Alert
+
+
+def _rss_mb() -> float:
+    """Resident memory of this process and its children (the embedding worker), in MB."""
+    me = psutil.Process()
+    return sum(p.memory_info().rss for p in [me, *me.children(recursive=True)]) / 1e6
+
+
+def test_intel_clip_against_500_lfw_people_no_alert_and_flat_memory(shared_data: Path, analyzer: FaceAnalyzer) -> None:
+    lfw = shared_data / "lfw"
+    rows = list(csv.DictReader((lfw / "manifest.csv").open()))
+    firsts = [r for r in rows if r["image_index"] == "1"][:500]
+    items = [EnrolItem(Subject(subject_id=r["identity"], display_name=r["identity"]), lfw / r["path"]) for r in firsts]
+    watchlist, _ = enrol(items, analyzer, name="lfw-500")
+    assert len(watchlist.manifest.subjects) >= 400, f"only {len(watchlist.manifest.subjects)} of 500 enrolled"
+
+    alerts: list[Alert] = []
+
+    class Collect:
+        name = "collect"
+
+        def send(self, alert: Alert) -> None:
+            alerts.append(alert)
+
+        def close(self, timeout: float = 5.0) -> None:
+            return None
+
+    clip = shared_data / "videos" / "intel_one_by_one" / "intel_one-by-one-person-detection.mp4"
+    app = LiveApp(Settings(), watchlist, [CameraConfig(id="intel", source=str(clip), realtime=True)], sink=Collect())
+    samples: list[tuple[float, float]] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        import time
+
+        start = time.monotonic()
+        while not done.wait(1.0):
+            samples.append((time.monotonic() - start, _rss_mb()))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    app.start()
+    sampler.start()
+    try:
+        app.wait()
+    finally:
+        done.set()
+        app.stop()
+    [snap] = app.snapshots()
+    assert snap.frames_in == 1394 and snap.frames_analysed > 1000, snap
+    assert alerts == [], f"no one in the clip is on the watchlist: {[(a.subject_id, a.frame_pts) for a in alerts]}"
+    assert snap.faces > 0, "the clip does show some faces: the test would mean little otherwise"
+    at_one_minute = next(rss for t, rss in samples if t >= 60.0)
+    later = [rss for t, rss in samples if t >= 60.0]
+    assert max(later) <= at_one_minute * 1.10, f"RSS grew from {at_one_minute:.0f} MB to {max(later):.0f} MB"
+    assert samples[-1][0] > 130, "sampled to the end of the 139 s clip"

@@ -75,9 +75,19 @@ class LiveApp:
 
     def _load_watchlist(self, identity: str) -> Watchlist:
         if isinstance(self._watchlist, Watchlist):
-            self._watchlist.require_embedder(identity)
-            return self._watchlist
-        return Watchlist.load(self._watchlist, embedder=identity)
+            watchlist = self._watchlist
+            watchlist.require_embedder(identity)
+        else:
+            watchlist = Watchlist.load(self._watchlist, embedder=identity)
+        if watchlist.manifest.calibration is None:
+            log.warning(
+                "watchlist %s: threshold %.3f is not calibrated for its %d subjects; false alerts grow with "
+                "watchlist size (calibrate it: lfr watchlist calibrate)",
+                watchlist.name,
+                watchlist.threshold,
+                len(watchlist.manifest.subjects),
+            )
+        return watchlist
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until every camera has ended (files) or ``timeout``; True if all ended."""

@@ -18,6 +18,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -87,6 +88,15 @@ class FrameQueue:
             return len(self._frames)
 
 
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """A batch of shots sent to the embedding service, and when."""
+
+    future: Future[list[Template]]
+    wanted: list[tuple[Track, ShotBook, Shot]]
+    submitted: float
+
+
 class CameraPipeline:
     """Runs one camera's source through detection, tracking, embedding and matching to alerts."""
 
@@ -115,7 +125,7 @@ class CameraPipeline:
         live = is_live_source(camera.source) or camera.realtime
         self._queue = FrameQueue(settings.live.queue_frames, drop_oldest=live)
         self._books: dict[int, ShotBook] = {}
-        self._pending: list[tuple[Future[list[Template]], list[tuple[Track, ShotBook, Shot]]]] = []
+        self._pending: list[_Pending] = []
         self._gate = AlertGate(settings.live.tracker.alert_cooldown_s)
         self._index = watchlist.index()
         self._threads: list[threading.Thread] = []
@@ -213,22 +223,22 @@ class CameraPipeline:
                 wanted.append((track, book, shot))
         if wanted:
             future = self.embed_service.submit([shot.face for _, _, shot in wanted])
-            self._pending.append((future, wanted))
+            self._pending.append(_Pending(future, wanted, time.perf_counter()))
 
     def _collect(self, block: bool) -> None:
-        still: list[tuple[Future[list[Template]], list[tuple[Track, ShotBook, Shot]]]] = []
-        for future, wanted in self._pending:
-            if not block and not future.done():
-                still.append((future, wanted))
+        still: list[_Pending] = []
+        for pending in self._pending:
+            if not block and not pending.future.done():
+                still.append(pending)
                 continue
+            templates = pending.future.result()
             t0 = time.perf_counter()
-            templates = future.result()
+            # Embedding as the camera sees it: from submitting the batch to having its result.
+            self.metrics.stage("embed", t0 - pending.submitted, len(templates))
             self.metrics.count(embeddings=len(templates))
-            for (track, book, shot), template in zip(wanted, templates, strict=True):
+            for (track, book, shot), template in zip(pending.wanted, templates, strict=True):
                 self._match(track, book, shot, template)
             self.metrics.stage("match", time.perf_counter() - t0, len(templates))
-            # Time in the worker, as seen from here: capture of the newest frame to its result.
-            self.metrics.stage("embed", max(0.0, time.monotonic() - wanted[-1][2].captured_mono), len(templates))
         self._pending = still
 
     def _match(self, track: Track, book: ShotBook, shot: Shot, template: Template) -> None:

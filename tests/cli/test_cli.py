@@ -26,7 +26,17 @@ def lfr(
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["enrol"], ["search"], ["models"], ["demo"], ["watchlist", "show"], ["watchlist", "check"]],
+    [
+        [],
+        ["enrol"],
+        ["search"],
+        ["models"],
+        ["demo"],
+        ["watchlist", "show"],
+        ["watchlist", "check"],
+        ["watchlist", "calibrate"],
+        ["cohort", "build"],
+    ],
 )
 def test_every_command_has_help_with_an_example(command: list[str]) -> None:
     out = lfr(*command, "--help")
@@ -35,9 +45,10 @@ def test_every_command_has_help_with_an_example(command: list[str]) -> None:
 
 
 def test_demo_names_the_watchlist_and_not_the_stranger() -> None:
-    out = lfr("demo")
+    out = lfr("demo", "--fast")
     assert out.returncode == 0, out.stderr
-    assert "named: Barack Obama, Joe Biden;" in out.stdout
+    assert "live: 2 alert(s) for Barack Obama, Joe Biden" in out.stdout
+    assert "stills: named Barack Obama, Joe Biden;" in out.stdout
     assert "2 accepted, 0 rejected" in out.stdout
 
 
@@ -53,7 +64,7 @@ def test_enrol_show_check_search(tmp_path: Path, demo: Path) -> None:
 
     checked = lfr("watchlist", "check", watchlist)
     assert checked.returncode == 1, "category 'other' and the default threshold are not fit to deploy"
-    assert "category is 'other'" in checked.stdout and "uncalibrated default" in checked.stdout
+    assert "category is 'other'" in checked.stdout and "not calibrated for this watchlist" in checked.stdout
 
     found = lfr("search", demo / "probes", "-w", watchlist, "--format", "jsonl", "-k", "1")
     assert found.returncode == 0, found.stderr
@@ -87,3 +98,36 @@ def test_models_lists_installed_files_with_checksums() -> None:
     for key in ("dlib_resnet", "dlib_shape5", "blazeface_full"):
         assert rows[key]["path"] and len(rows[key]["sha256"]) == 64, key
         assert rows[key]["licence"]
+
+
+def test_watch_a_clip_alerts_as_json_lines_and_to_a_file(tmp_path: Path, demo: Path) -> None:
+    watchlist = tmp_path / "w.lfrw"
+    assert lfr("enrol", demo / "watchlist.csv", "-o", watchlist).returncode == 0
+    clip = demo / "video" / "walkthrough.mp4"
+    out = lfr("watch", clip, "--fast", "-w", watchlist, "--quiet", "--alerts-file", tmp_path / "alerts.jsonl")
+    assert out.returncode == 0, out.stderr
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert sorted(line["subject"]["id"] for line in lines) == ["biden", "obama"]
+    assert all("probe_jpeg_b64" not in line for line in lines), "stdout carries no images"
+    kept = [json.loads(line) for line in (tmp_path / "alerts.jsonl").read_text().splitlines()]
+    assert len(kept) == 2
+    assert "stopped: 2 alert(s)" in out.stderr
+
+
+def test_watch_takes_cameras_from_a_yaml_config_and_refuses_unknown_keys(tmp_path: Path, demo: Path) -> None:
+    watchlist = tmp_path / "w.lfrw"
+    assert lfr("enrol", demo / "watchlist.csv", "-o", watchlist).returncode == 0
+    clip = demo / "video" / "walkthrough.mp4"
+    config = tmp_path / "cameras.yaml"
+    config.write_text(f"cameras:\n  - id: gate\n    source: {clip}\n    realtime: false\n    analysis_fps: 5\n")
+    out = lfr("--config", config, "watch", "-w", watchlist, "--quiet")
+    assert out.returncode == 0, out.stderr
+    assert {json.loads(line)["camera_id"] for line in out.stdout.splitlines()} == {"gate"}
+    config.write_text(f"cameras:\n  - id: gate\n    source: {clip}\n    fsp: 5\n")
+    bad = lfr("--config", config, "watch", "-w", watchlist)
+    assert bad.returncode == 1 and "cameras.0.fsp: Extra inputs are not permitted" in bad.stderr
+
+
+def test_watch_without_a_camera_says_so(tmp_path: Path) -> None:
+    out = lfr("watch", "-w", tmp_path / "w.lfrw")
+    assert out.returncode == 1 and "no camera" in out.stderr

@@ -47,7 +47,7 @@ class ConsoleSink:
         latency = alert.raised_wall - alert.frame_captured_wall
         self._out.print(
             f"[bold red]ALERT[/] {alert.display_name} ({alert.category}) on {alert.camera_id} at "
-            f"{alert.frame_pts:.1f} s of the clip: similarity {alert.score:.2f} >= {alert.threshold:.2f}, "
+            f"{alert.frame_pts:.1f} s of the clip: similarity {alert.score:.4f} >= {alert.threshold:.4f}, "
             f"track {alert.track_id}, {latency * 1000:.0f} ms after capture",
             highlight=False,
         )

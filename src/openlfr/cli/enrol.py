@@ -61,7 +61,7 @@ def enrol_command(
         report.write_text(json.dumps(asdict(result), indent=2), encoding="utf-8")
     console.print(
         f"wrote {path}: {len(watchlist.manifest.subjects)} subjects, {len(watchlist.manifest.templates)} templates, "
-        f"threshold {watchlist.threshold:.2f} ({watchlist.manifest.threshold_source})"
+        f"threshold {watchlist.threshold:.4f} ({watchlist.manifest.threshold_source})"
     )
 
 

@@ -64,7 +64,7 @@ def search_command(
     if output_format is OutputFormat.TABLE:
         console.print(
             f"{len(paths)} image(s), {faces} face(s), {errors} unusable image(s); "
-            f"watchlist {wl.name}, threshold {wl.threshold:.2f}"
+            f"watchlist {wl.name}, threshold {wl.threshold:.4f}"
         )
 
 
@@ -81,7 +81,7 @@ def print_table(results: list[ImageResult], top_k: int) -> None:
             table.add_row(name, "-", "-", "-", "no face found", "")
         for f in r.faces:
             q = f"{f.quality.score:.2f}" + ("" if f.quality_ok else f" [yellow]({f.quality_reason})[/]")
-            decision = f"[bold green]{f.match.display_name}[/] {f.match.score:.2f}" if f.match else "nobody"
-            cands = ", ".join(f"{c.display_name} {c.score:.2f}" for c in f.candidates)
+            decision = f"[bold green]{f.match.display_name}[/] {f.match.score:.4f}" if f.match else "nobody"
+            cands = ", ".join(f"{c.display_name} {c.score:.4f}" for c in f.candidates)
             table.add_row(name, str(f.index), " ".join(map(str, f.box)), q, decision, cands)
     console.print(table)

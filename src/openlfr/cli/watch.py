@@ -125,6 +125,6 @@ def status_table(app: LiveApp) -> Table:
     recent = [a for p in app.pipelines for a in list(p.alerts)[-3:]]
     for a in recent:
         table.add_row(
-            f"  ALERT {a.camera_id} {a.display_name} ({a.category}) score {a.score:.2f} at {a.frame_pts:.1f}s"
+            f"  ALERT {a.camera_id} {a.display_name} ({a.category}) score {a.score:.4f} at {a.frame_pts:.1f}s"
         )
     return table

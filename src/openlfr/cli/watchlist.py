@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -12,12 +13,39 @@ from rich.table import Table
 from openlfr.cli.common import console, err_console, settings
 from openlfr.embed.base import embedders
 from openlfr.errors import OpenLFRError
+from openlfr.match.calibrate import Cohort, apply, calibrate
 from openlfr.match.watchlist import Watchlist
 from openlfr.types import Category
 
 app = typer.Typer(help="Inspect and check watchlist files.", no_args_is_help=True)
 
 WatchlistArg = Annotated[Path, typer.Argument(help="A watchlist file made by 'lfr enrol'.")]
+
+
+@app.command(
+    "calibrate",
+    epilog="Example:\n\n  lfr watchlist calibrate event.lfrw --cohort fairface.lfrc --fpir 0.001",
+)
+def calibrate_command(
+    watchlist: WatchlistArg,
+    cohort: Annotated[Path, typer.Option(help="Cohort file made by 'lfr cohort build'.")],
+    fpir: Annotated[float, typer.Option(min=1e-6, max=0.5, help="Target share of innocent faces that alert.")] = 1e-3,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here (default: in place).")] = None,
+) -> None:
+    """Set the watchlist's threshold for a target false-alert rate (FPIR) at its real size, measured on
+    a cohort of people not on it, and record how."""
+    wl = Watchlist.load(watchlist)
+    c = calibrate(wl, Cohort.load(cohort), fpir)
+    apply(wl, c).save(output or watchlist)
+    console.print(
+        f"threshold {c.threshold:.6f} for FPIR {fpir:g} at {c.subjects} subjects: {c.false_alerts} of "
+        f"{c.cohort_size} cohort faces reach it (FPIR {c.fpir:.4f}, 95% CI {c.fpir_low:.4f}-{c.fpir_high:.4f})"
+    )
+    if c.cohort_size < 3 / fpir:
+        err_console.print(
+            f"[yellow]warning:[/] {c.cohort_size} cohort faces cannot show an FPIR of {fpir:g}; "
+            f"use at least {math.ceil(3 / fpir)} for a meaningful bound"
+        )
 
 
 @app.command("show", epilog="Example:\n\n  lfr watchlist show event.lfrw")
@@ -54,8 +82,14 @@ def problems(wl: Watchlist, embedder_identity: str | None) -> list[str]:
     today = datetime.now(UTC).date()
     if embedder_identity is not None and embedder_identity != wl.embedder:
         found.append(f"enrolled with embedder {wl.embedder}, but the configured embedder is {embedder_identity}")
-    if wl.manifest.threshold_source.startswith("default"):
-        found.append(f"threshold {wl.threshold:.2f} is the uncalibrated default")
+    cal = wl.manifest.calibration
+    if cal is None:
+        found.append(f"threshold {wl.threshold:.2f} is not calibrated for this watchlist (lfr watchlist calibrate)")
+    elif cal.subjects != len(wl.manifest.subjects):
+        found.append(
+            f"threshold was calibrated at {cal.subjects} subjects; the watchlist now has "
+            f"{len(wl.manifest.subjects)}: calibrate it again"
+        )
     for s in wl.manifest.subjects:
         if s.category is Category.OTHER:
             found.append(f"{s.subject_id}: category is 'other' (wanted, missing, vulnerable or risk_of_harm expected)")

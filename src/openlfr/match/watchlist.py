@@ -71,6 +71,21 @@ class Similarity(_Record):
     scale: float = SCALE
 
 
+class Calibration(_Record):
+    """How the threshold was measured (match/calibrate.py): the target and what the cohort showed."""
+
+    target_fpir: float
+    threshold: float
+    cohort_size: int
+    cohort_source: str
+    false_alerts: int
+    fpir: float
+    fpir_low: float
+    fpir_high: float
+    subjects: int
+    calibrated_at: datetime
+
+
 class Manifest(_Record):
     format: Literal["openlfr-watchlist"] = FORMAT
     format_version: int = FORMAT_VERSION
@@ -81,6 +96,7 @@ class Manifest(_Record):
     threshold: float = Field(ge=0.0, le=1.0)
     threshold_source: str
     similarity: Similarity = Field(default_factory=Similarity)
+    calibration: Calibration | None = None
     subjects: list[Subject]
     templates: list[TemplateRecord]
 

@@ -1,0 +1,43 @@
+"""``lfr cohort build``: templates of people known not to be on any watchlist, for calibration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from openlfr.analysis import FaceAnalyzer
+from openlfr.cli.common import console, progress, settings
+from openlfr.errors import OpenLFRError
+from openlfr.ingest.images import iter_image_paths
+from openlfr.match.calibrate import build_cohort
+
+app = typer.Typer(
+    help="Build cohorts: faces of people not on the watchlist, to calibrate thresholds.", no_args_is_help=True
+)
+
+
+@app.command(
+    "build",
+    epilog="Example:\n\n  lfr cohort build faces/ -o cohort.lfrc --source 'FairFace val (CC BY 4.0), 5,000 faces'",
+)
+def build(
+    inputs: Annotated[
+        list[Path], typer.Argument(help="Image files and/or folders of faces (one face used per image).")
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Cohort file to write (.lfrc).")],
+    source: Annotated[str, typer.Option(help="Where the images came from (recorded with every calibration).")],
+    limit: Annotated[int | None, typer.Option(min=1, help="Use at most this many images.")] = None,
+) -> None:
+    """Embed the largest face of each image into a cohort file. The cohort must hold no one who is on
+    the watchlists it will calibrate; its templates are biometric data, kept like the watchlist's."""
+    paths = list(iter_image_paths(inputs))[:limit]
+    if not paths:
+        raise OpenLFRError("no images found in the given inputs")
+    analyzer = FaceAnalyzer(settings())
+    with progress() as bar:
+        task = bar.add_task("embedding cohort", total=len(paths))
+        cohort, skipped = build_cohort(paths, analyzer, source, progress=lambda _: bar.advance(task))
+    cohort.save(output)
+    console.print(f"wrote {output}: {cohort.vectors.shape[0]} faces ({skipped} images without a face skipped)")

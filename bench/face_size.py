@@ -43,7 +43,7 @@ def main() -> None:
         box = (
             min(found, key=lambda d: (d.box.center[0] - w / 2) ** 2 + (d.box.center[1] - h / 2) ** 2).box
             if found
-            else lfw.FALLBACK_BOX
+            else BoundingBox(70, 70, 180, 180)
         )
         face = analyzer.analyze(image, [FaceDetection(box, 1.0, "hog")])[0]
         full[k] = (image, box, face.quality.eye_distance_px)

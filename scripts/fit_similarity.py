@@ -18,6 +18,7 @@ from rich.progress import track
 
 from openlfr.analysis import FaceAnalyzer
 from openlfr.eval import lfw
+from openlfr.eval.cache import centre_face
 
 
 def fit_logistic(d: np.ndarray, same: np.ndarray, iterations: int = 50) -> tuple[float, float]:
@@ -44,8 +45,11 @@ def main() -> None:
     analyzer = FaceAnalyzer()
     fallbacks = 0
     for k in track(needed, description="embedding LFW folds 2-10"):
-        template, used_fallback = lfw.centre_face(analyzer, lfw.image_path(args.lfw, k))
-        templates[k] = template.vector
+        item = centre_face(analyzer, lfw.image_path(args.lfw, k))
+        if item.vector is None:
+            raise SystemExit(f"cannot read {k}: {item.error}")
+        templates[k] = item.vector
+        used_fallback = item.fallback
         fallbacks += used_fallback
     if args.cache and needed:
         np.savez(args.cache, **templates)

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from openlfr.cli import cohort, common, demo, enrol, models, search, watch, watchlist
+from openlfr.cli import cohort, common, demo, enrol, eval, models, search, watch, watchlist
 from openlfr.errors import OpenLFRError
 
 app = typer.Typer(
@@ -40,6 +40,7 @@ def _main(
 app.command("enrol", epilog=enrol.EPILOG)(enrol.enrol_command)
 app.add_typer(watchlist.app, name="watchlist")
 app.add_typer(cohort.app, name="cohort")
+app.add_typer(eval.app, name="eval")
 app.command("search", epilog=search.EPILOG)(search.search_command)
 app.command("watch", epilog=watch.EPILOG)(watch.watch_command)
 app.command("models", epilog=models.EPILOG)(models.models_command)

@@ -1,9 +1,10 @@
 """Labeled Faces in the Wild: the View-2 pairs protocol and the face to take from each image.
 
 LFW images are 250 x 250 crops centred on one face, often with other faces at the edges. The face
-taken is the detection nearest the centre; where the detector finds none (about 0.3% of images with
-HOG at upsample 1), the fixed central box ``FALLBACK_BOX`` is used, as LFW's own crops are centred.
-Alignment is the embedder's own (dlib's 5-point shape predictor inside that box).
+taken is the one ``eval.cache.centre_face`` takes: the detection nearest the centre, or, where the
+detector finds none (35 of 7,701 pairs images with HOG at upsample 1), the fixed central box
+70-180 px, as LFW's own crops are centred. Alignment is the embedder's own (dlib's 5-point shape
+predictor inside that box).
 """
 
 from __future__ import annotations
@@ -13,11 +14,6 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
-
-from openlfr.analysis import FaceAnalyzer
-from openlfr.types import BoundingBox, FaceDetection, Template
-
-FALLBACK_BOX = BoundingBox(70, 70, 180, 180)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,19 +53,6 @@ def image_path(root: Path, image_key: str) -> Path:
     """Where ``Name_Surname_0001`` lives under an LFW root holding ``lfw/<name>/<key>.jpg``."""
     name = image_key.rsplit("_", 1)[0]
     return root / "lfw" / name / f"{image_key}.jpg"
-
-
-def centre_face(analyzer: FaceAnalyzer, path: Path) -> tuple[Template, bool]:
-    """The template of the face nearest the image centre, and whether the fallback box was used."""
-    image = analyzer.load(path)
-    h, w = image.shape[:2]
-    found = analyzer.detector.detect(image)
-    fallback = not found
-    if found:
-        det = min(found, key=lambda d: (d.box.center[0] - w / 2) ** 2 + (d.box.center[1] - h / 2) ** 2)
-    else:
-        det = FaceDetection(box=FALLBACK_BOX, score=0.0, detector="lfw-centre-fallback")
-    return analyzer.analyze(image, [det])[0].template, fallback
 
 
 def pair_distances(pairs: list[Pair], templates: dict[str, NDArray[np.float32]]) -> NDArray[np.float64]:

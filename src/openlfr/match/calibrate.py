@@ -99,6 +99,14 @@ def build_cohort(
     return cohort, skipped
 
 
+def threshold_at_fpir(top_scores: NDArray[np.float64], target: float) -> float:
+    """The lowest threshold that at most ``target`` of the searches' best scores reach: just above the
+    (floor(target * n) + 1)-th highest score."""
+    scores = np.sort(top_scores)[::-1]
+    allowed = math.floor(target * len(scores))
+    return float(np.nextafter(scores[allowed], 1.0)) if allowed < len(scores) else 0.0
+
+
 def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     """Wilson score interval for a proportion of ``k`` in ``n`` (95% by default)."""
     if n == 0:
@@ -123,11 +131,9 @@ def calibrate(watchlist: Watchlist, cohort: Cohort, target_fpir: float) -> Calib
             "the cohort holds a photo of someone on the watchlist (a cohort face is "
             f"{distances.min():.3f} from a template); a cohort must hold only people who are not listed"
         )
-    scores = np.sort(np.array([r[0].score for r in ranked]))[::-1]
+    scores = np.array([r[0].score for r in ranked])
     n = len(scores)
-    allowed = math.floor(target_fpir * n)
-    # Just above the (allowed + 1)-th highest score: at most `allowed` cohort faces reach it.
-    threshold = float(np.nextafter(scores[allowed], 1.0)) if allowed < n else 0.0
+    threshold = threshold_at_fpir(scores, target_fpir)
     k = int(np.sum(scores >= threshold))
     low, high = wilson_interval(k, n)
     return Calibration(

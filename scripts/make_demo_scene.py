@@ -8,6 +8,9 @@ Biden are on the demo watchlist (enrolled from other photos); Eileen Collins is 
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from openlfr.assets import demo_dir
 from openlfr.eval.scenes import Pass, SceneSpec, render
 
@@ -23,6 +26,11 @@ def main() -> None:
         ],
     )
     out = render(spec, demo_dir() / "video" / "walkthrough.mp4")
+    truth = json.loads(out.with_suffix(".json").read_text())
+    for walk in truth["spec"]["passes"]:  # portable: image paths relative to the demo folder
+        walk["image"] = "probes/" + Path(walk["image"]).name
+    truth["watchlisted"] = ["obama", "biden"]
+    out.with_suffix(".json").write_text(json.dumps(truth, separators=(",", ":")), encoding="utf-8")
     print(f"wrote {out} and {out.with_suffix('.json')}")
 
 

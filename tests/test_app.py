@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import csv
 import threading
+import time
 from pathlib import Path
 
 import psutil
 
+from doubles import CollectingSink
 from openlfr.analysis import FaceAnalyzer
 from openlfr.app import LiveApp
 from openlfr.config import CameraConfig, Settings
 from openlfr.match.calibrate import apply, build_cohort, calibrate
 from openlfr.match.enrol import enrol
 from openlfr.match.sources import EnrolItem
-from openlfr.match.watchlist import Subject
-from openlfr.types import Alert
+from openlfr.match.watchlist import Subject, Watchlist
 
 
 def _rss_mb() -> float:
@@ -39,25 +40,15 @@ def test_intel_clip_against_500_lfw_people_no_alert_and_flat_memory(shared_data:
     calibration = calibrate(watchlist, cohort, target_fpir=1e-3)
     watchlist = apply(watchlist, calibration)
 
-    alerts: list[Alert] = []
-
-    class Collect:
-        name = "collect"
-
-        def send(self, alert: Alert) -> None:
-            alerts.append(alert)
-
-        def close(self, timeout: float = 5.0) -> None:
-            return None
+    sink = CollectingSink()
+    alerts = sink.alerts
 
     clip = shared_data / "videos" / "intel_one_by_one" / "intel_one-by-one-person-detection.mp4"
-    app = LiveApp(Settings(), watchlist, [CameraConfig(id="intel", source=str(clip), realtime=True)], sink=Collect())
+    app = LiveApp(Settings(), watchlist, [CameraConfig(id="intel", source=str(clip), realtime=True)], sink=sink)
     samples: list[tuple[float, float]] = []
     done = threading.Event()
 
     def sample() -> None:
-        import time
-
         start = time.monotonic()
         while not done.wait(1.0):
             samples.append((time.monotonic() - start, _rss_mb()))
@@ -80,23 +71,12 @@ def test_intel_clip_against_500_lfw_people_no_alert_and_flat_memory(shared_data:
     assert samples[-1][0] > 130, "sampled to the end of the 139 s clip"
 
 
-def test_two_cameras_run_at_once(demo: Path, demo_watchlist: object) -> None:
-    import time
-
-    alerts: list[Alert] = []
-
-    class Collect:
-        name = "collect"
-
-        def send(self, alert: Alert) -> None:
-            alerts.append(alert)
-
-        def close(self, timeout: float = 5.0) -> None:
-            return None
-
+def test_two_cameras_run_at_once(demo: Path, demo_watchlist: Watchlist) -> None:
+    sink = CollectingSink()
+    alerts = sink.alerts
     clip = str(demo / "video" / "walkthrough.mp4")
     cameras = [CameraConfig(id="north", source=clip), CameraConfig(id="south", source=clip)]
-    app = LiveApp(Settings(), demo_watchlist, cameras, sink=Collect())  # type: ignore[arg-type]
+    app = LiveApp(Settings(), demo_watchlist, cameras, sink=sink)
     start = time.monotonic()
     app.run()
     elapsed = time.monotonic() - start

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from doubles import CollectingSink, MjpegCamera
 from openlfr.analysis import FaceAnalyzer
 from openlfr.app import LiveApp
 from openlfr.config import CameraConfig, HogDetectorConfig, ReconnectConfig, Settings, TrackerConfig
@@ -18,24 +18,6 @@ from openlfr.match.enrol import enrol
 from openlfr.match.sources import EnrolItem
 from openlfr.match.watchlist import Subject, Watchlist
 from openlfr.types import Alert
-from streams import MjpegCamera
-
-
-class Collect:
-    """An AlertSink that keeps what it is sent (the pipeline's own sinks are tested in tests/alert)."""
-
-    name = "collect"
-
-    def __init__(self) -> None:
-        self.alerts: list[Alert] = []
-        self._lock = threading.Lock()
-
-    def send(self, alert: Alert) -> None:
-        with self._lock:
-            self.alerts.append(alert)
-
-    def close(self, timeout: float = 5.0) -> None:
-        return None
 
 
 def _settings(**tracker: float) -> Settings:
@@ -52,7 +34,7 @@ def test_hamilton_alerts_once_for_the_performer(shared_data: Path, analyzer: Fac
     items = [EnrolItem(Subject(subject_id=p.stem, display_name=p.stem), p) for p in sorted((root / "enrol").glob("*"))]
     watchlist, report = enrol(items, analyzer, name="hamilton")
     assert not report.rejected
-    sink = Collect()
+    sink = CollectingSink()
     camera = CameraConfig(id="whitehouse", source=str(root / "short_hamilton_clip.mp4"), realtime=True)
     app = LiveApp(_settings(), watchlist, [camera], sink=sink)
     app.run()
@@ -75,7 +57,7 @@ def test_hamilton_alerts_once_for_the_performer(shared_data: Path, analyzer: Fac
 
 def test_demo_walkthrough_alerts_each_watchlisted_pass_once(demo: Path, demo_watchlist: Watchlist) -> None:
     truth = json.loads((demo / "video" / "walkthrough.json").read_text())
-    sink = Collect()
+    sink = CollectingSink()
     camera = CameraConfig(id="demo", source=str(demo / "video" / "walkthrough.mp4"), realtime=False)
     app = LiveApp(_settings(), demo_watchlist, [camera], sink=sink)
     app.run()
@@ -108,7 +90,7 @@ def test_a_cut_stream_comes_back_and_alerts_again(demo: Path, demo_watchlist: Wa
         return canvas
 
     served = MjpegCamera(frame)
-    sink = Collect()
+    sink = CollectingSink()
     settings = _settings(alert_cooldown_s=0.0, max_missed_s=0.5)
     settings = settings.model_copy(
         update={
@@ -155,7 +137,7 @@ def test_a_slow_detector_drops_the_oldest_frames_and_counts_them(demo: Path, dem
     live = settings.live.model_copy(update={"queue_frames": 2, "detector": HogDetectorConfig(upsample=1)})
     settings = settings.model_copy(update={"live": live})
     camera = CameraConfig(id="slow", source=str(demo / "video" / "walkthrough.mp4"), realtime=True, analysis_fps=15)
-    app = LiveApp(settings, demo_watchlist, [camera], sink=Collect())
+    app = LiveApp(settings, demo_watchlist, [camera], sink=CollectingSink())
     app.run()
     snap = app.snapshots()[0]
     assert snap.frames_in == snap.frames_analysed + snap.drops + snap.frames_skipped

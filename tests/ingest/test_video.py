@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from doubles import MjpegCamera
 from openlfr.config import CameraConfig, ReconnectConfig
 from openlfr.errors import SourceError
 from openlfr.ingest.avsource import AvSource
 from openlfr.ingest.video import ImageFolderSource, VideoSource, is_live_source, open_source, redact
 from openlfr.types import Frame, SourceState
-from streams import MjpegCamera
 
 CLIP = ("videos", "hamilton_whitehouse", "short_hamilton_clip.mp4")
 FAST = ReconnectConfig(initial_delay_s=0.2, max_delay_s=1.0, stall_timeout_s=2.0)

@@ -1,15 +1,14 @@
 """``lfr eval``: measure accuracy and equitability the way NIST FRTE and NPL do, on your own data.
 
-Each sub-command lives in its own module (``cli/eval_<name>.py``) and is registered below.
+Each sub-command lives in its own module (``cli/eval_<name>.py``) and is registered below; the options they
+share are in ``cli/eval_options.py``.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-from typing import Annotated
-
 import typer
+
+from openlfr.cli import eval_common, eval_demographics, eval_identify, eval_scenes, eval_threshold, eval_verify
 
 app = typer.Typer(
     help="Evaluate accuracy and equitability: verify (LFW protocol), identify (open-set 1:N), demographics, "
@@ -17,23 +16,10 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-# Options every evaluation command shares.
-SharedData = Annotated[
-    Path,
-    typer.Option(
-        "--shared-data",
-        envvar="LFR_SHARED_DATA",
-        help="Folder holding lfw/, fairface_val/, utkface_part1_subset/ (default ../shared/data).",
-    ),
-]
-CachePath = Annotated[
-    Path | None, typer.Option("--cache", help="Embedding cache (default ~/.cache/openlfr/embeddings.sqlite).")
-]
-Workers = Annotated[int, typer.Option(min=1, max=64, help="Worker processes for embedding (one per core).")]
-OutDir = Annotated[Path, typer.Option("--out", "-o", help="Folder for results.json and report.html.")]
-Seed = Annotated[int, typer.Option(help="Seed for every random choice (splits, sampling).")]
-
-DEFAULT_SHARED = Path(os.environ.get("LFR_SHARED_DATA", "../shared/data"))
-DEFAULT_WORKERS = max(1, min(2, os.cpu_count() or 1))
-
 # -- sub-commands (each module adds one line here) --------------------------------------------------
+app.command("verify", epilog=eval_verify.EPILOG)(eval_verify.verify_command)
+app.command("identify", epilog=eval_common.EPILOG)(eval_identify.identify_command)
+app.command("demographics", epilog=eval_common.EPILOG)(eval_demographics.demographics_command)
+app.command("threshold", epilog=eval_common.EPILOG)(eval_threshold.threshold_command)
+app.command("scenes", epilog=eval_scenes.SCENES_EPILOG)(eval_scenes.scenes_command)
+app.command("live", epilog=eval_scenes.LIVE_EPILOG)(eval_scenes.live_command)

@@ -18,9 +18,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from openlfr.analysis import FaceAnalyzer
-from openlfr.errors import OpenLFRError
+from openlfr.eval.cache import CENTRE_BOX
 from openlfr.ingest.images import load_image
-from openlfr.types import RGBImage
+from openlfr.types import BoundingBox, RGBImage
 
 # Context kept around a face box in the sprite, as a share of the box size.
 SPRITE_MARGIN = 0.6
@@ -36,6 +36,8 @@ class Pass:
     t1: float
     start: tuple[float, float, float]
     end: tuple[float, float, float]
+    gain: float = 1.0
+    """Brightness of this person's face relative to its photo (lighting where they walk)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,8 @@ class SceneSpec:
     fps: float = 15.0
     duration_s: float = 12.0
     noise: float = 3.0
+    lighting_drift: float = 0.0
+    """Amplitude of a slow change of the whole scene's brightness (0.2: +-20% over about 20 s)."""
     seed: int = 0
     passes: list[Pass] = field(default_factory=list)
 
@@ -79,7 +83,8 @@ def render(spec: SceneSpec, out: Path, analyzer: FaceAnalyzer | None = None) -> 
                     box = _paste(frame, sprite, alpha, face_w, p, t, spec.fps)
                     if box is not None:
                         truth.append(GroundTruthBox(p.identity, k, round(t, 4), box))
-            noisy = frame.astype(np.float32) + rng.normal(0, spec.noise, frame.shape).astype(np.float32)
+            light = 1.0 + spec.lighting_drift * float(np.sin(2 * np.pi * t / 20.0))
+            noisy = frame.astype(np.float32) * light + rng.normal(0, spec.noise, frame.shape).astype(np.float32)
             image = np.clip(noisy, 0, 255).astype(np.uint8)
             for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
                 container.mux(packet)
@@ -94,11 +99,13 @@ def _sprite(analyzer: FaceAnalyzer, path: Path) -> tuple[RGBImage, NDArray[np.fl
     """The face of ``path`` with context, a feathered elliptical alpha mask, and its face width in px."""
     image = load_image(path)
     faces = analyzer.detector.detect(image)
-    if not faces:
-        raise OpenLFRError(f"scene source {path} has no face the detector finds")
-    box = max(faces, key=lambda d: d.box.area).box
-    mx, my = box.width * SPRITE_MARGIN, box.height * SPRITE_MARGIN
     h, w = image.shape[:2]
+    if faces:
+        box = max(faces, key=lambda d: d.box.area).box
+    else:  # evaluation sets are crops centred on the face: take the same central box as eval/cache.py
+        a, b = CENTRE_BOX
+        box = BoundingBox(w * a, h * a, w * b, h * b)
+    mx, my = box.width * SPRITE_MARGIN, box.height * SPRITE_MARGIN
     x1, y1 = max(0, int(box.x1 - mx)), max(0, int(box.y1 - my))
     x2, y2 = min(w, int(box.x2 + mx)), min(h, int(box.y2 + my))
     crop = np.ascontiguousarray(image[y1:y2, x1:x2])
@@ -125,6 +132,8 @@ def _paste(
     scale = size / face_w
     sw, sh = max(2, round(sprite.shape[1] * scale)), max(2, round(sprite.shape[0] * scale))
     img = cv2.resize(sprite, (sw, sh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    if p.gain != 1.0:
+        img = np.clip(img.astype(np.float32) * p.gain, 0, 255).astype(np.uint8)
     a = cv2.resize(alpha, (sw, sh))
     speed = float(np.hypot(p.end[0] - p.start[0], p.end[1] - p.start[1])) / max(p.t1 - p.t0, 1e-6) / fps
     if speed > 3:  # motion blur along x, as long as the move between frames
@@ -141,3 +150,59 @@ def _paste(
     frame[fy1:fy2, fx1:fx2] = (m * part + (1 - m) * region).astype(np.uint8)
     half = size / 2
     return (round(cx - half), round(cy - half), round(cx + half), round(cy + half))
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """Someone who may walk through a scene: the photo used in the scene, and whether they are listed."""
+
+    identity: str
+    image: str
+    watchlisted: bool
+
+
+def plan(
+    walkers: list[Person],
+    duration_s: float,
+    seed: int,
+    width: int = 1280,
+    height: int = 720,
+    min_size: float = 24.0,
+    max_size: float = 200.0,
+) -> SceneSpec:
+    """A scene of one walk per entry of ``walkers`` (in a seeded random order) spread over ``duration_s``
+    (two or three people in view at once):
+    each starts small and far (``min_size`` to 1.6x it) and grows as it approaches (up to ``max_size``),
+    crossing part of the frame, under its own lighting (gain 0.6-1.3) and a slowly drifting global light."""
+    rng = np.random.default_rng(seed)
+    chosen = [walkers[i] for i in rng.permutation(len(walkers))]
+    passes = len(chosen)
+    walks = []
+    for k, person in enumerate(chosen):
+        length = float(rng.uniform(3.5, 7.0))
+        t0 = float(min(duration_s - length, max(0.0, (k + rng.uniform(-0.3, 0.3)) * duration_s / passes)))
+        x0 = float(rng.uniform(0.15, 0.85) * width)
+        y0 = float(rng.uniform(0.25, 0.45) * height)
+        x1 = float(np.clip(x0 + rng.uniform(-0.25, 0.25) * width, 0.1 * width, 0.9 * width))
+        y1 = float(rng.uniform(0.45, 0.7) * height)
+        s0 = float(rng.uniform(min_size, min_size * 1.6))
+        s1 = float(rng.uniform(max_size * 0.55, max_size))
+        walks.append(
+            Pass(
+                person.identity,
+                person.image,
+                round(t0, 3),
+                round(t0 + length, 3),
+                (x0, y0, s0),
+                (x1, y1, s1),
+                gain=float(rng.uniform(0.6, 1.3)),
+            )
+        )
+    return SceneSpec(
+        width=width,
+        height=height,
+        duration_s=duration_s,
+        lighting_drift=0.15,
+        seed=seed,
+        passes=sorted(walks, key=lambda p: p.t0),
+    )

@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 Floats = NDArray[np.float64]
+Bools = NDArray[np.bool_]
 
 
 class TenFold(NamedTuple):
@@ -97,7 +98,8 @@ def accuracy_at(scores: ArrayLike, same: ArrayLike, threshold: float) -> float:
 def best_threshold(scores: ArrayLike, same: ArrayLike) -> float:
     """The threshold of highest accuracy on these pairs, searched exactly (see the module doc).
 
-    Where several tie, the middle one of them is taken, so that a plateau gives its centre."""
+    Where several tie, the middle one of them (the upper middle of an even number) is taken, so that a
+    plateau gives its centre."""
     s, y = _check_pair(scores, same)
     unique, inverse = np.unique(s, return_inverse=True)
     mated = np.bincount(inverse, weights=y, minlength=len(unique))
@@ -171,7 +173,7 @@ def tar_at_far(scores: ArrayLike, same: ArrayLike, far: float) -> tuple[float, f
     return float(np.mean(s[y] >= threshold)), threshold
 
 
-def _check_pair(scores: ArrayLike, same: ArrayLike) -> tuple[Floats, NDArray[np.bool_]]:
+def _check_pair(scores: ArrayLike, same: ArrayLike) -> tuple[Floats, Bools]:
     s = np.asarray(scores, dtype=np.float64)
     y = np.asarray(same)
     if s.ndim != 1 or y.shape != s.shape:
@@ -187,7 +189,7 @@ def _check_pair(scores: ArrayLike, same: ArrayLike) -> tuple[Floats, NDArray[np.
     return s, y
 
 
-def _check(scores: ArrayLike, same: ArrayLike, folds: ArrayLike) -> tuple[Floats, NDArray[np.bool_], NDArray[Any]]:
+def _check(scores: ArrayLike, same: ArrayLike, folds: ArrayLike) -> tuple[Floats, Bools, NDArray[Any]]:
     s, y = _check_pair(scores, same)
     f = np.asarray(folds)
     if f.shape != s.shape:

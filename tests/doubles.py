@@ -1,4 +1,5 @@
-"""Test doubles that are real servers on loopback: an MJPEG camera that can be cut and restored."""
+"""Test doubles: an MJPEG camera served for real on loopback (that can be cut and restored), and an
+alert sink that keeps what it is sent (the real sinks are tested in tests/alert)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import cv2
 import numpy as np
 
-from openlfr.types import RGBImage
+from openlfr.types import Alert, RGBImage
 
 
 def moving_bar(index: int) -> RGBImage:
@@ -83,3 +84,20 @@ class MjpegCamera:
         self.closing.set()
         self.server.shutdown()
         self.server.server_close()
+
+
+class CollectingSink:
+    """An AlertSink that keeps every alert it is sent, thread-safely."""
+
+    name = "collect"
+
+    def __init__(self) -> None:
+        self.alerts: list[Alert] = []
+        self._lock = threading.Lock()
+
+    def send(self, alert: Alert) -> None:
+        with self._lock:
+            self.alerts.append(alert)
+
+    def close(self, timeout: float = 5.0) -> None:
+        return None

@@ -245,7 +245,7 @@ class CameraPipeline:
         vector = book.add(shot, template)
         [candidates] = matcher.search(self.watchlist, vector[np.newaxis, :], k=1, index=self._index)
         best = matcher.best_match(candidates)
-        if best is None or not self._gate.admit(best.subject_id, shot.frame_pts, book.alerted, vector):
+        if best is None or not self._gate.admit(best.subject_id, shot.frame_pts, book.alerted):
             return
         book.alerted.add(best.subject_id)
         alert = make_alert(self.camera.id, track, shot, best, self.watchlist)

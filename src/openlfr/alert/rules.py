@@ -1,11 +1,8 @@
 """When a live match becomes an alert, and what the alert carries.
 
 At most one alert per (track, subject), and per camera at most one per subject within
-``cooldown_s`` of stream time *for the same face*: a person who stays in view, or whose track is broken
-by an occlusion longer than the tracker bridges, raises one alert for the pass, not one per fragment.
-"The same face" is judged by appearance: the new track's template must lie within
-``SAME_FACE_DISTANCE`` of the one that raised the earlier alert. So a false alert naming someone never
-hides that person's real pass a few seconds later.
+``cooldown_s`` of stream time: a person who stays in view, or whose track is broken by an occlusion
+longer than the tracker bridges, raises one alert for the pass, not one per fragment.
 """
 
 from __future__ import annotations
@@ -14,15 +11,10 @@ import time
 import uuid
 
 import cv2
-import numpy as np
-from numpy.typing import NDArray
 
 from openlfr.match.watchlist import Watchlist
 from openlfr.track.shots import Shot
 from openlfr.types import Alert, Match, RGBImage, Track
-
-# Two templates of one person's pass are nearly always closer than this (dlib: same person below ~0.6).
-SAME_FACE_DISTANCE = 0.5
 
 
 class AlertGate:
@@ -30,16 +22,15 @@ class AlertGate:
 
     def __init__(self, cooldown_s: float) -> None:
         self.cooldown_s = cooldown_s
-        self._last: dict[str, tuple[float, NDArray[np.float32]]] = {}
+        self._last: dict[str, float] = {}
 
-    def admit(self, subject_id: str, pts: float, already_on_track: set[str], template: NDArray[np.float32]) -> bool:
+    def admit(self, subject_id: str, pts: float, already_on_track: set[str]) -> bool:
         if subject_id in already_on_track:
             return False
         last = self._last.get(subject_id)
-        recent = last is not None and pts - last[0] < self.cooldown_s
-        if recent and last is not None and float(np.linalg.norm(template - last[1])) < SAME_FACE_DISTANCE:
-            return False  # the same face again, within the cooldown: the same pass
-        self._last[subject_id] = (pts, template)
+        if last is not None and pts - last < self.cooldown_s:
+            return False
+        self._last[subject_id] = pts
         return True
 
 

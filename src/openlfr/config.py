@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, SecretStr, Tag, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from openlfr.errors import ConfigError
@@ -254,6 +254,33 @@ class LiveConfig(_Strict):
     log_interval_s: float = Field(30.0, gt=0.0, description="Log each camera's metrics this often.")
 
 
+# -- store -----------------------------------------------------------------------------------------
+
+
+class RetentionConfig(_Strict):
+    """How long alert data is kept (days) unless a legal hold names it; then ``lfr retention purge`` deletes it."""
+
+    alert_images_days: int = Field(31, ge=0, description="Camera and watchlist images of an alert.")
+    alert_data_days: int = Field(31, ge=0, description="Who an alert named (subject, name, box, times).")
+    purge_interval_s: float = Field(3600.0, gt=0.0, description="How often a live run purges what has expired.")
+
+
+class StoreConfig(_Strict):
+    """Where deployments, alerts and the audit log live, and the key that encrypts faces and templates."""
+
+    url: str | None = Field(
+        None,
+        description="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db; default: SQLite in data_dir.",
+    )
+    data_dir: Path = Field(Path("lfr-data"), description="Folder of the embedded SQLite store (and a dev key).")
+    key: SecretStr | None = Field(None, description="Encryption key, 32 bytes in URL-safe base64 (LFR_STORE__KEY).")
+    key_file: Path | None = Field(None, description="File holding the key (made by 'lfr store keygen').")
+    dev_mode: bool = Field(
+        False, description="Development only: with no key given, make one in data_dir (never for real data)."
+    )
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LFR_", env_nested_delimiter="__", extra="forbid", frozen=True, validate_default=True
@@ -266,6 +293,7 @@ class Settings(BaseSettings):
     match: MatchConfig = Field(default_factory=MatchConfig)
     live: LiveConfig = Field(default_factory=LiveConfig)
     cameras: list[CameraConfig] = Field(default_factory=list)
+    store: StoreConfig = Field(default_factory=StoreConfig)
 
 
 def load_settings(path: Path | None = None, **overrides: object) -> Settings:

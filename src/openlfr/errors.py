@@ -14,7 +14,11 @@ sees one clear line::
     │   ├── WatchlistFormatError the file is not a watchlist, or one of an unknown format version
     │   └── EmbedderMismatchError the watchlist was made by another embedder (or model version)
     ├── EnrolmentError           nothing usable could be enrolled
-    └── SourceError              a video source cannot be opened or read
+    ├── SourceError              a video source cannot be opened or read
+    ├── StoreError               the store cannot be opened, migrated or written
+    │   ├── StoreKeyError        no encryption key, or not the key this store was made with
+    │   └── AuditChainError      the audit chain cannot be appended to (a broken head)
+    └── DeploymentError          a deployment action is not allowed in its state, or its data is incomplete
 """
 
 from __future__ import annotations
@@ -70,3 +74,31 @@ class EnrolmentError(OpenLFRError):
 
 class SourceError(OpenLFRError):
     """A video source cannot be opened or read."""
+
+
+class StoreError(OpenLFRError):
+    """The store cannot be opened, migrated, read or written."""
+
+
+class StoreKeyError(StoreError):
+    """No encryption key was given, or it is not the key the store was created with."""
+
+
+class AuditChainError(StoreError):
+    """The audit chain's head does not match its last entry: appending would hide tampering."""
+
+
+class DeploymentError(OpenLFRError):
+    """A deployment action is not allowed in the deployment's state, or what it needs is missing."""
+
+
+class DeploymentStateError(DeploymentError):
+    """The action is not allowed in the deployment's current state (the message says what it needs)."""
+
+
+class DeploymentNotReadyError(DeploymentError):
+    """The deployment cannot go live: its message names every entry and field that is missing."""
+
+
+class ReviewError(OpenLFRError):
+    """An alert cannot be found, shown, adjudicated, held or released as asked."""

@@ -1,0 +1,206 @@
+"""The audit log: every action, in an append-only hash chain that ``verify`` checks end to end.
+
+Entry ``n`` holds ``hash_n = SHA-256(hash_{n-1} | canonical JSON of entry n)`` (``hash_0`` is 64 zeros),
+and the one-row ``audit_head`` holds the last sequence number and hash. So an edited entry no longer
+matches its hash, a deleted or inserted one breaks the sequence or the link of the next, and entries cut
+from the end no longer reach the head. ``record`` appends in the caller's transaction, so an action and
+its audit entry are committed together or not at all; the head row is locked while appending.
+
+The chain shows tampering by anyone who cannot also rewrite every later hash and the head; against a
+database administrator who can, publish the head (``lfr audit head``) elsewhere from time to time and
+compare.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from openlfr.errors import AuditChainError
+from openlfr.store.models import AuditEntry, AuditHead
+
+GENESIS = "0" * 64
+Detail = str | int | float | bool | None
+
+
+class AuditAction(StrEnum):
+    DEPLOYMENT_CREATED = "deployment.created"
+    DEPLOYMENT_AUTHORISED = "deployment.authorised"
+    DEPLOYMENT_STARTED = "deployment.started"
+    DEPLOYMENT_ENDED = "deployment.ended"
+    DEPLOYMENT_CLOSED = "deployment.closed"
+    DEPLOYMENT_RUN = "deployment.run"
+    WATCHLIST_CHANGED = "watchlist.changed"
+    WATCHLIST_DESTROYED = "watchlist.destroyed"
+    THRESHOLD_SET = "threshold.set"
+    ALERT_RAISED = "alert.raised"
+    ALERT_VIEWED = "alert.viewed"
+    ADJUDICATION = "alert.adjudicated"
+    LEGAL_HOLD_PLACED = "legal_hold.placed"
+    LEGAL_HOLD_RELEASED = "legal_hold.released"
+    EXPORT = "export"
+    PURGE = "retention.purge"
+    LOGIN = "login"
+    CONFIG_CHANGED = "config.changed"
+    STORE_CREATED = "store.created"
+
+
+def utc_text(at: datetime) -> str:
+    """``at`` as the fixed-width UTC text that is hashed (a naive time, as SQLite returns it, is UTC)."""
+    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def entry_hash(
+    prev_hash: str,
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    deployment_id: str | None,
+    target: str | None,
+    details_json: str,
+) -> str:
+    """The chain hash of one entry (a pure function of its content and the previous hash)."""
+    content = json.dumps(
+        [seq, utc_text(at), actor, action, deployment_id, target, details_json],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(f"{prev_hash}|{content}".encode()).hexdigest()
+
+
+def _hash_of(entry: AuditEntry) -> str:
+    return entry_hash(
+        entry.prev_hash,
+        entry.seq,
+        entry.at,
+        entry.actor,
+        entry.action,
+        entry.deployment_id,
+        entry.target,
+        entry.details_json,
+    )
+
+
+def ensure_head(session: Session) -> None:
+    """Create the head of an empty chain (the store does this when it is opened)."""
+    if session.get(AuditHead, 1) is None:
+        session.add(AuditHead(id=1, seq=0, hash=GENESIS))
+        session.flush()
+
+
+def record(
+    session: Session,
+    actor: str,
+    action: AuditAction,
+    *,
+    deployment_id: str | None = None,
+    target: str | None = None,
+    details: Mapping[str, Detail] | None = None,
+    at: datetime | None = None,
+) -> AuditEntry:
+    """Append one entry in ``session``'s transaction (committed with the action it records)."""
+    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
+    if head is None:
+        ensure_head(session)
+        head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
+    if head.seq:
+        last = session.get(AuditEntry, head.seq)
+        if last is None or last.hash != head.hash:
+            raise AuditChainError(
+                f"the audit chain's head (entry {head.seq}) does not match its last entry; run 'lfr audit verify' "
+                "before anything else is recorded"
+            )
+    entry = AuditEntry(
+        seq=head.seq + 1,
+        at=(at or datetime.now(UTC)).astimezone(UTC),
+        actor=actor,
+        action=str(action),
+        deployment_id=deployment_id,
+        target=target,
+        details_json=json.dumps(dict(details or {}), sort_keys=True, ensure_ascii=False, separators=(",", ":")),
+        prev_hash=head.hash,
+        hash="",
+    )
+    entry.hash = _hash_of(entry)
+    head.seq, head.hash = entry.seq, entry.hash
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+@dataclass(frozen=True, slots=True)
+class AuditVerdict:
+    """The result of checking the chain: ``ok``, how many entries, and the first broken one."""
+
+    ok: bool
+    entries: int
+    head_seq: int
+    head_hash: str
+    first_broken: int | None = None
+    problem: str = ""
+
+
+def verify(session: Session, batch: int = 2000) -> AuditVerdict:
+    """Walk the whole chain in order and name the first entry that an edit, insertion or deletion broke."""
+    head = session.get(AuditHead, 1)
+    head_seq, head_hash = (head.seq, head.hash) if head is not None else (0, GENESIS)
+    expected_seq, prev_hash, count = 1, GENESIS, 0
+    query = select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=batch)
+    for entry in session.scalars(query):
+        count += 1
+        if entry.seq != expected_seq:
+            return _broken(
+                count,
+                head_seq,
+                head_hash,
+                expected_seq,
+                f"entry {expected_seq} is missing (deleted?): the chain jumps from {expected_seq - 1} to {entry.seq}",
+            )
+        if entry.prev_hash != prev_hash:
+            return _broken(
+                count,
+                head_seq,
+                head_hash,
+                entry.seq,
+                f"entry {entry.seq} ({entry.action}, "
+                f"{utc_text(entry.at)}) does not link to entry {entry.seq - 1}: an entry was inserted, "
+                "replaced or altered before it",
+            )
+        if _hash_of(entry) != entry.hash:
+            return _broken(
+                count,
+                head_seq,
+                head_hash,
+                entry.seq,
+                f"entry {entry.seq} ({entry.action}, "
+                f"{utc_text(entry.at)}) was altered: its content does not match its hash",
+            )
+        expected_seq, prev_hash = entry.seq + 1, entry.hash
+        session.expunge(entry)
+    last = expected_seq - 1
+    if last != head_seq or prev_hash != head_hash:
+        where = last + 1 if last < head_seq else head_seq + 1
+        return _broken(
+            count,
+            head_seq,
+            head_hash,
+            where,
+            f"the chain ends at entry {last} but its head records "
+            f"entry {head_seq}: entries were deleted from, or added to, the end",
+        )
+    return AuditVerdict(ok=True, entries=count, head_seq=head_seq, head_hash=head_hash)
+
+
+def _broken(count: int, head_seq: int, head_hash: str, seq: int, problem: str) -> AuditVerdict:
+    return AuditVerdict(
+        ok=False, entries=count, head_seq=head_seq, head_hash=head_hash, first_broken=seq, problem=problem
+    )

@@ -47,7 +47,7 @@ def test_a_wrong_key_fails_clearly_and_changes_nothing(store_config: StoreConfig
     store.close()
     before = _digest(db_file) if db_file else None
     wrong = store_config.model_copy(update={"key": SecretStr(generate_key())})
-    with pytest.raises(StoreKeyError, match="not the key the store .* was created with; nothing was changed"):
+    with pytest.raises(StoreKeyError, match=r"not the key the store .* was created with; nothing was changed"):
         Store.open(wrong)
     if db_file:
         assert _digest(db_file) == before

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from openlfr.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from openlfr.store.db import Store
 
 console = Console()
 err_console = Console(stderr=True)
@@ -41,3 +45,18 @@ def progress() -> Progress:
         console=err_console,
         transient=True,
     )
+
+
+def actor_name() -> str:
+    """Who is acting, for the audit log: $LFR_ACTOR, else the login name."""
+    import getpass
+    import os
+
+    return os.environ.get("LFR_ACTOR") or getpass.getuser()
+
+
+def open_store() -> Store:
+    """The store the settings name (``store.url`` or SQLite in ``store.data_dir``), opened with its key."""
+    from openlfr.store.db import Store
+
+    return Store.open(settings().store)

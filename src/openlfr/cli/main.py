@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from openlfr.cli import cohort, common, demo, enrol, eval, models, search, watch, watchlist
+from openlfr.cli import audit, cohort, common, demo, enrol, eval, models, search, store, watch, watchlist
 from openlfr.errors import OpenLFRError
 
 app = typer.Typer(
@@ -45,6 +45,8 @@ app.command("search", epilog=search.EPILOG)(search.search_command)
 app.command("watch", epilog=watch.EPILOG)(watch.watch_command)
 app.command("models", epilog=models.EPILOG)(models.models_command)
 app.command("demo", epilog=demo.EPILOG)(demo.demo_command)
+app.add_typer(audit.app, name="audit")
+app.add_typer(store.app, name="store")
 
 
 def run() -> None:

@@ -1,0 +1,1 @@
+"""Review: alerts in the store (``alerts``) and their adjudication as append-only events (``adjudication``)."""

@@ -1,0 +1,37 @@
+"""``lfr deployment run``: run a live deployment's cameras, every alert committed to the store first."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from openlfr.cli.common import actor_name, console, open_store, settings
+
+EPILOG = (
+    "Example:\n\n  lfr deployment run 20261126-a1b2c3 --as insp.operator\n\n"
+    "The deployment must be live ('lfr deployment start'). Alerts go to the store, then to the sinks of the\n"
+    "settings (live.sinks). Stop with Ctrl-C; run it again after a crash: it carries on as a new run."
+)
+
+
+def run_command(
+    deployment_id: Annotated[str, typer.Argument(help="The live deployment to run.")],
+    actor: Annotated[str | None, typer.Option("--as", help="Who runs it (default: $LFR_ACTOR or login).")] = None,
+) -> None:
+    """Run a live deployment's cameras against its own watchlist until they end or Ctrl-C.
+
+    Nothing about a face that raises no alert is written anywhere; each alert is committed to the
+    store before any notification leaves; counts of frames, faces and tracks go to the deployment record."""
+    from openlfr.deploy.live import run_deployment
+
+    store = open_store()
+    try:
+        summary = run_deployment(store, settings(), deployment_id, actor or actor_name())
+    finally:
+        store.close()
+    console.print(
+        f"run {summary.run_id} of {deployment_id}: {summary.frames} frames, {summary.faces_seen} faces, "
+        f"{summary.tracks} tracks, {summary.faces_searched} searched, {summary.alerts} alerts"
+        + (f", [bold red]{summary.alerts_not_stored} NOT STORED[/]" if summary.alerts_not_stored else "")
+    )

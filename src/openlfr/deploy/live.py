@@ -1,0 +1,157 @@
+"""Running a live deployment: its cameras against its own watchlist, every alert in the store first.
+
+``run_deployment`` reads as the table of contents of a deployment's live run:
+
+1. the deployment must be live; its watchlist is rebuilt in memory from the store (decrypted, never
+   written anywhere else) with the deployment's threshold;
+2. a ``DeploymentRun`` row is opened: counts only (frames, faces seen, tracks, faces searched, alerts),
+   updated every few seconds and at the end;
+3. every alert goes through ``StoreFirstSink``: committed to the store (``synchronous=FULL`` on
+   SQLite) *before* any other sink sees it, so an alert an operator was sent is always on record, even
+   if the process is killed the moment after;
+4. on the retention schedule the run purges alert data that has passed its time.
+
+Nothing about a face that raises no alert is written: frames, crops and templates live in memory for
+the length of a track and are dropped with it (``tests/deploy/test_no_trace.py`` proves it).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from openlfr.alert.base import AlertSink, FanOut, sinks
+from openlfr.app import LiveApp
+from openlfr.config import Settings
+from openlfr.deploy.lifecycle import Deployments
+from openlfr.errors import DeploymentError
+from openlfr.metrics import MetricsSnapshot
+from openlfr.review.alerts import Alerts
+from openlfr.store import audit, retention
+from openlfr.store.audit import AuditAction
+from openlfr.store.db import Store
+from openlfr.store.models import DeploymentRun
+from openlfr.types import Alert
+
+log = logging.getLogger("openlfr.deploy")
+
+COUNT_INTERVAL_S = 5.0
+
+
+class StoreFirstSink:
+    """Commits each alert to the store, then hands it to ``downstream``; an alert the store refused
+    is never sent on (it is logged and counted in ``failed``)."""
+
+    name = "store"
+
+    def __init__(self, alerts: Alerts, deployment_id: str, downstream: AlertSink) -> None:
+        self._alerts = alerts
+        self._deployment_id = deployment_id
+        self._downstream = downstream
+        self.stored = 0
+        self.failed = 0
+
+    def send(self, alert: Alert) -> None:
+        try:
+            self._alerts.store_alert(self._deployment_id, alert)
+        except Exception:
+            self.failed += 1
+            log.exception("alert %s could not be stored: not sent on", alert.alert_id)
+            return
+        self.stored += 1
+        self._downstream.send(alert)
+
+    def close(self, timeout: float = 5.0) -> None:
+        self._downstream.close(timeout)
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """What one run of a deployment saw (the counts its ``DeploymentRun`` row holds)."""
+
+    run_id: int
+    frames: int
+    faces_seen: int
+    tracks: int
+    faces_searched: int
+    alerts: int
+    alerts_not_stored: int
+
+
+def run_deployment(
+    store: Store,
+    settings: Settings,
+    deployment_id: str,
+    actor: str,
+    *,
+    extra_sinks: list[AlertSink] | None = None,
+    stop: threading.Event | None = None,
+) -> RunSummary:
+    """Run a live deployment's cameras until they end (files) or ``stop`` is set; return its counts."""
+    deployments = Deployments(store)
+    view = deployments.get(deployment_id)
+    if not view.cameras:
+        raise DeploymentError(f"deployment {deployment_id} has no cameras")
+    watchlist = deployments.watchlist(deployment_id)  # refuses a deployment that is not live
+    run_id = _open_run(store, deployment_id, actor, len(view.cameras), len(watchlist.manifest.subjects))
+    downstream = FanOut([*(sinks.create(c) for c in settings.live.sinks), *(extra_sinks or [])])
+    sink = StoreFirstSink(Alerts(store), deployment_id, downstream)
+    app = LiveApp(settings, watchlist, list(view.cameras), sink=sink)
+    stop = stop or threading.Event()
+    next_purge = time.monotonic()
+    try:
+        app.start()
+        while not stop.is_set():
+            ended = app.wait(timeout=COUNT_INTERVAL_S)
+            _update_run(store, run_id, app.snapshots())
+            if time.monotonic() >= next_purge:
+                retention.purge(store, datetime.now(UTC), "system:schedule", settings.store.retention)
+                next_purge = time.monotonic() + settings.store.retention.purge_interval_s
+            if ended:
+                break
+    finally:
+        app.stop()
+        totals = _update_run(store, run_id, app.snapshots(), stopped=True)
+    return RunSummary(run_id, *totals, alerts_not_stored=sink.failed)
+
+
+def _open_run(store: Store, deployment_id: str, actor: str, cameras: int, subjects: int) -> int:
+    now = datetime.now(UTC)
+    with store.session() as session:
+        run = DeploymentRun(deployment_id=deployment_id, started_at=now, updated_at=now)
+        session.add(run)
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            AuditAction.DEPLOYMENT_RUN,
+            deployment_id=deployment_id,
+            target=f"run {run.id}",
+            details={"cameras": cameras, "watchlist_subjects": subjects},
+        )
+        return run.id
+
+
+def _update_run(
+    store: Store, run_id: int, snaps: list[MetricsSnapshot], stopped: bool = False
+) -> tuple[int, int, int, int, int]:
+    totals = (
+        sum(s.frames_analysed for s in snaps),
+        sum(s.faces for s in snaps),
+        sum(s.tracks for s in snaps),
+        sum(s.embeddings for s in snaps),
+        sum(s.alerts for s in snaps),
+    )
+    now = datetime.now(UTC)
+    with store.session() as session:
+        run = session.get(DeploymentRun, run_id)
+        if run is None:
+            raise DeploymentError(f"run {run_id} has vanished from the store")
+        run.frames, run.faces_seen, run.tracks, run.faces_searched, run.alerts = totals
+        run.updated_at = now
+        if stopped:
+            run.stopped_at = now
+    return totals

@@ -17,11 +17,15 @@ the length of a track and are dropped with it (``tests/deploy/test_no_trace.py``
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from sqlalchemy import select
 
 from openlfr.alert.base import AlertSink, FanOut, sinks
 from openlfr.app import LiveApp
@@ -33,7 +37,7 @@ from openlfr.review.alerts import Alerts
 from openlfr.store import audit, retention
 from openlfr.store.audit import AuditAction
 from openlfr.store.db import Store
-from openlfr.store.models import DeploymentRun
+from openlfr.store.models import AuditEntry, DeploymentRun
 from openlfr.types import Alert
 
 log = logging.getLogger("openlfr.deploy")
@@ -96,7 +100,7 @@ def run_deployment(
     if not view.cameras:
         raise DeploymentError(f"deployment {deployment_id} has no cameras")
     watchlist = deployments.watchlist(deployment_id)  # refuses a deployment that is not live
-    run_id = _open_run(store, deployment_id, actor, len(view.cameras), len(watchlist.manifest.subjects))
+    run_id = _open_run(store, deployment_id, actor, settings, len(view.cameras), len(watchlist.manifest.subjects))
     downstream = FanOut([*(sinks.create(c) for c in settings.live.sinks), *(extra_sinks or [])])
     sink = StoreFirstSink(Alerts(store), deployment_id, downstream)
     app = LiveApp(settings, watchlist, list(view.cameras), sink=sink)
@@ -118,9 +122,31 @@ def run_deployment(
     return RunSummary(run_id, *totals, alerts_not_stored=sink.failed)
 
 
-def _open_run(store: Store, deployment_id: str, actor: str, cameras: int, subjects: int) -> int:
+def settings_digest(settings: Settings) -> str:
+    """SHA-256 of the settings a run uses (the key left out), to record when they change between runs."""
+    text = settings.model_dump_json(exclude={"store": {"key"}})
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _open_run(store: Store, deployment_id: str, actor: str, settings: Settings, cameras: int, subjects: int) -> int:
     now = datetime.now(UTC)
+    digest = settings_digest(settings)
     with store.session() as session:
+        previous = session.scalars(
+            select(AuditEntry.details_json)
+            .where(AuditEntry.deployment_id == deployment_id, AuditEntry.action == AuditAction.DEPLOYMENT_RUN.value)
+            .order_by(AuditEntry.seq.desc())
+            .limit(1)
+        ).first()
+        before = json.loads(previous).get("settings_sha256") if previous else None
+        if before is not None and before != digest:
+            audit.record(
+                session,
+                actor,
+                AuditAction.CONFIG_CHANGED,
+                deployment_id=deployment_id,
+                details={"settings_sha256_before": before, "settings_sha256": digest},
+            )
         run = DeploymentRun(deployment_id=deployment_id, started_at=now, updated_at=now)
         session.add(run)
         session.flush()
@@ -130,7 +156,7 @@ def _open_run(store: Store, deployment_id: str, actor: str, cameras: int, subjec
             AuditAction.DEPLOYMENT_RUN,
             deployment_id=deployment_id,
             target=f"run {run.id}",
-            details={"cameras": cameras, "watchlist_subjects": subjects},
+            details={"cameras": cameras, "watchlist_subjects": subjects, "settings_sha256": digest},
         )
         return run.id
 

@@ -68,6 +68,9 @@ class Deployment(Base):
     watchlist_name: Mapped[str | None] = mapped_column(String(256), nullable=True)
     watchlist_manifest_json: Mapped[str | None] = mapped_column(Text, nullable=True)
     """The imported watchlist's manifest without templates: similarity map, calibration, names."""
+    scoring_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    """The watchlist's score normalisation (cohort templates and statistics, ``.npz``), encrypted;
+    deleted with the templates when the deployment ends."""
     created_by: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     authorised_by: Mapped[str | None] = mapped_column(String(128), nullable=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 13:18:14.403673
+Create Date: 2026-11-26
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ def upgrade() -> None:
         sa.Column("embedder", sa.String(length=128), nullable=True),
         sa.Column("watchlist_name", sa.String(length=256), nullable=True),
         sa.Column("watchlist_manifest_json", sa.Text(), nullable=True),
+        sa.Column("scoring_enc", sa.LargeBinary(), nullable=True),
         sa.Column("created_by", sa.String(length=128), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("authorised_by", sa.String(length=128), nullable=True),

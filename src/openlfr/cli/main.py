@@ -10,7 +10,22 @@ from typing import Annotated
 
 import typer
 
-from openlfr.cli import audit, cohort, common, demo, enrol, eval, models, search, store, watch, watchlist
+from openlfr.cli import (
+    alerts,
+    audit,
+    cohort,
+    common,
+    demo,
+    deployment,
+    enrol,
+    eval,
+    models,
+    retention,
+    search,
+    store,
+    watch,
+    watchlist,
+)
 from openlfr.errors import OpenLFRError
 
 app = typer.Typer(
@@ -47,6 +62,9 @@ app.command("models", epilog=models.EPILOG)(models.models_command)
 app.command("demo", epilog=demo.EPILOG)(demo.demo_command)
 app.add_typer(audit.app, name="audit")
 app.add_typer(store.app, name="store")
+app.add_typer(deployment.app, name="deployment")
+app.add_typer(alerts.app, name="alerts")
+app.add_typer(retention.app, name="retention")
 
 
 def run() -> None:

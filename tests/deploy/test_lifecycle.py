@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ from openlfr.errors import DeploymentError, DeploymentNotReadyError, DeploymentS
 from openlfr.match.calibrate import apply, build_cohort, calibrate
 from openlfr.match.watchlist import Watchlist
 from openlfr.store.audit import verify
-from openlfr.store.db import Store
+from openlfr.store.db import Store, sqlite_path
 from openlfr.store.models import AuditEntry, EntryTemplate, WatchlistEntry
 
 CAMERA = CameraConfig(id="cam-1", source="clip.mp4")
@@ -191,18 +192,45 @@ def test_calibrated_threshold_comes_from_the_watchlist(
 def test_creation_checks_its_facts(store: Store) -> None:
     service = Deployments(store)
     now = datetime.now(UTC)
-    common = {
-        "name": "n",
-        "location_name": "l",
-        "purpose": "p",
-        "legal_basis": "b",
-        "cameras": [CAMERA],
-        "created_by": "sgt",
-    }
+    create = partial(
+        service.create, name="n", location_name="l", purpose="p", legal_basis="b", cameras=[CAMERA], created_by="sgt"
+    )
     with pytest.raises(DeploymentError, match="must come after its start"):
-        service.create(**common, planned_start=now, planned_end=now)  # type: ignore[arg-type]
+        create(planned_start=now, planned_end=now)
     with pytest.raises(DeploymentError, match="needs a time zone"):
-        service.create(**common, planned_start=datetime(2030, 1, 1), planned_end=now)  # type: ignore[arg-type]
+        create(planned_start=datetime(2030, 1, 1), planned_end=now)
     with pytest.raises(DeploymentError, match="both latitude and longitude"):
-        service.create(**common, planned_start=now, planned_end=now + timedelta(hours=1), latitude=51.0)  # type: ignore[arg-type]
+        create(planned_start=now, planned_end=now + timedelta(hours=1), latitude=51.0)
+    with pytest.raises(DeploymentError, match="at least one camera"):
+        service.create(
+            name="n",
+            location_name="l",
+            purpose="p",
+            legal_basis="b",
+            planned_start=now,
+            planned_end=now + timedelta(hours=1),
+            cameras=[],
+            created_by="sgt",
+        )
     assert service.list_deployments() == []
+
+
+def test_ending_leaves_no_template_or_face_bytes_in_the_sqlite_files(
+    sqlite_store: Store, demo_watchlist: Watchlist
+) -> None:
+    service = Deployments(sqlite_store)
+    dep = ready(service, governed(demo_watchlist))
+    service.start(dep.id, "insp.operator")
+    with sqlite_store.session() as s:
+        blobs = [b for t in s.scalars(select(EntryTemplate)) for b in (t.vector_enc, t.face_jpeg_enc) if b]
+    pieces = [b[i : i + 32] for b in blobs for i in range(13, len(b) - 32, 32)]
+    path = sqlite_path(sqlite_store)
+    assert path is not None and len(blobs) == 2 * len(demo_watchlist.manifest.templates)
+
+    def found_on_disk() -> int:
+        data = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))  # the file, -wal, -shm
+        return sum(piece in data for piece in pieces)
+
+    assert found_on_disk() > len(pieces) * 0.9
+    service.end(dep.id, "insp.operator")
+    assert found_on_disk() == 0

@@ -144,6 +144,7 @@ def destroy(session: Session, dep: Deployment, now: datetime) -> tuple[int, int]
             deleted += 1
         entry.templates.clear()
         entry.display_name = None
+    dep.scoring_enc = None  # the watchlist's score normalisation goes with its templates
     dep.watchlist_destroyed_at = now
     session.flush()
     return len(dep.entries), deleted

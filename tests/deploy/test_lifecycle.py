@@ -66,6 +66,7 @@ def test_lifecycle_round_trip_and_end_destroys_templates_and_faces(store: Store,
 
     rebuilt = service.watchlist(dep.id)
     assert rebuilt.threshold == 0.6 and rebuilt.embedder == wl.embedder
+    assert rebuilt.manifest.calibration is None  # a hand-set threshold is not a calibrated one
     assert [s.subject_id for s in rebuilt.manifest.subjects] == [s.subject_id for s in wl.manifest.subjects]
     assert np.array_equal(rebuilt.vectors, wl.vectors)
     assert rebuilt.faces == wl.faces
@@ -187,6 +188,12 @@ def test_calibrated_threshold_comes_from_the_watchlist(
     assert (set_.threshold, set_.threshold_source) == (calibration.threshold, "calibrated")
     # a new watchlist voids a calibrated threshold: it was measured on the old one
     assert service.set_watchlist(dep.id, governed(demo_watchlist), "sgt.creator").threshold is None
+    service.set_watchlist(dep.id, governed(apply(demo_watchlist, calibration)), "sgt.creator")
+    service.set_threshold(dep.id, "sgt.creator")
+    service.authorise(dep.id, "supt.authoriser")
+    service.start(dep.id, "insp.operator")
+    live = service.watchlist(dep.id)
+    assert live.threshold == calibration.threshold and live.manifest.calibration == calibration
 
 
 def test_creation_checks_its_facts(store: Store) -> None:

@@ -125,6 +125,8 @@ def rebuild(cipher: Cipher, dep: Deployment) -> Watchlist:
         {
             **base,
             "threshold": dep.threshold,
+            # the calibration in force: none for a hand-set threshold, even if the watchlist had one
+            "calibration": json.loads(dep.calibration_json) if dep.calibration_json else None,
             "threshold_source": f"deployment {dep.id}, {source}{why}",
             "subjects": [s.model_dump() for s in subjects],
             "templates": [r.model_dump() for r in records],

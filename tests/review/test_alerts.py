@@ -146,3 +146,22 @@ def test_legal_holds_name_a_case_and_are_released(
     assert not alerts.list_alerts(dep.id)[0].held
     with pytest.raises(ReviewError, match="no alert 'nope'"):
         alerts.show("nope", "x")
+
+
+def test_a_closed_deployment_s_adjudication_is_final_but_a_hold_can_still_be_placed(
+    store: Store, demo_watchlist: Watchlist, analyzer: FaceAnalyzer, demo: Path
+) -> None:
+    dep = live_deployment(store, demo_watchlist, CAMERAS)
+    alerts = Alerts(store)
+    alert = make_alert(analyzer, demo, demo_watchlist)
+    alerts.store_alert(dep.id, alert)
+    alerts.adjudicate(alert.alert_id, Stage.OPERATOR, OperatorDecision.MATCH, "op.one")
+    alerts.adjudicate(alert.alert_id, Stage.ENGAGEMENT, EngagementDecision.NOT_ENGAGED, "pc.engager")
+    assert [a.id for a in alerts.list_alerts(dep.id, AlertStatus.AWAITING_OUTCOME)] == [alert.alert_id]
+    service = Deployments(store)
+    service.end(dep.id, "insp.operator")
+    alerts.adjudicate(alert.alert_id, Stage.OUTCOME, Outcome.NONE, "pc.engager")  # after the end, before close
+    service.close(dep.id, "insp.operator")
+    with pytest.raises(DeploymentStateError, match="is closed; its alerts' adjudication is final"):
+        alerts.adjudicate(alert.alert_id, Stage.OUTCOME, Outcome.ARREST, "pc.engager", supersedes=1, note="x")
+    assert alerts.place_hold(alert.alert_id, "CASE-1", "ds.case").active

@@ -4,7 +4,7 @@
 cooldown, so alerts keep coming, and a file sink (fsync'd per alert) records what it received. Once the
 sink holds a few alerts the process is killed with SIGKILL, mid-stream. Then the store is opened again:
 it must open cleanly (SQLite's integrity check, the audit chain), hold every alert the sink had
-received, and the deployment must run again.
+received, and the deployment must run again (a new run, whose changed settings the audit records).
 """
 
 from __future__ import annotations
@@ -15,17 +15,19 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 from sqlalchemy import select
 
 from deploying import live_deployment
-from openlfr.config import CameraConfig, StoreConfig
+from openlfr.config import CameraConfig, Settings, StoreConfig
+from openlfr.deploy.live import run_deployment
 from openlfr.match.watchlist import Watchlist
 from openlfr.store import audit
 from openlfr.store.db import Store
-from openlfr.store.models import AlertRow
+from openlfr.store.models import AlertRow, AuditEntry
 
 LFR = Path(sys.executable).with_name("lfr")
 
@@ -90,5 +92,22 @@ def test_kill_9_while_alerts_are_written_loses_no_alert(
             assert audit.verify(s).ok
         missing = [a for a in received if a not in stored]
         assert not missing, f"{len(missing)} of {len(received)} alerts the sink had received are not in the store"
+
+        # The deployment runs again (a new run), under other settings, which the audit chain records.
+        stop = threading.Event()
+        timer = threading.Timer(12.0, stop.set)
+        timer.start()
+        settings = Settings(store=store_config, live={"tracker": {"alert_cooldown_s": 0.0}, "sinks": []})
+        try:
+            summary = run_deployment(reopened, settings, dep.id, "insp.operator", stop=stop)
+        finally:
+            timer.cancel()
+        assert summary.alerts >= 1 and summary.alerts_not_stored == 0
+        with reopened.session() as s:
+            after = set(s.scalars(select(AlertRow.id).where(AlertRow.deployment_id == dep.id)))
+            actions = list(s.scalars(select(AuditEntry.action).where(AuditEntry.deployment_id == dep.id)))
+            assert audit.verify(s).ok
+        assert len(after) >= len(stored) + summary.alerts
+        assert actions.count("deployment.run") == 2 and "config.changed" in actions
     finally:
         reopened.close()

@@ -18,7 +18,10 @@ sees one clear line::
     ├── StoreError               the store cannot be opened, migrated or written
     │   ├── StoreKeyError        no encryption key, or not the key this store was made with
     │   └── AuditChainError      the audit chain cannot be appended to (a broken head)
-    └── DeploymentError          a deployment action is not allowed in its state, or its data is incomplete
+    ├── DeploymentError          a deployment action is not allowed, or what it needs is missing
+    │   ├── DeploymentStateError not in this state (the message says what it needs)
+    │   └── DeploymentNotReadyError cannot go live (names every entry and field missing)
+    └── ReviewError              an alert cannot be found, shown, adjudicated, held or released
 """
 
 from __future__ import annotations

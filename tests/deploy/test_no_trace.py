@@ -95,7 +95,7 @@ def test_a_live_run_leaves_no_trace_of_faces_that_raised_no_alert(
     binary_tables = {
         c.table.name for t in Base.metadata.sorted_tables for c in t.columns if isinstance(c.type, LargeBinary)
     }
-    assert binary_tables == {"alerts", "entry_templates"}
+    assert binary_tables == {"alerts", "entry_templates", "deployments"}  # deployments: the cohort, encrypted
     with store.session() as s:
         assert s.scalar(select(func.count()).select_from(AlertRow)) == summary.alerts
         assert s.scalar(select(func.count()).select_from(EntryTemplate)) == len(watchlist.manifest.templates)

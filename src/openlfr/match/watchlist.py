@@ -206,6 +206,21 @@ class Watchlist:
         rows = self.active_rows(today)
         return ExactIndex(self.vectors[rows]), rows
 
+    def calibration_problem(self) -> str | None:
+        """Why this watchlist's threshold is not calibrated for its embedder and normalisation (None if it is)."""
+        cal = self.manifest.calibration
+        if cal is None:
+            return f"threshold {self.threshold:.3f} was never calibrated"
+        if cal.embedder != self.embedder:
+            return f"threshold was calibrated for embedder {cal.embedder or 'unrecorded'}, not {self.embedder}"
+        if cal.scoring != self.scoring_signature:
+            return f"threshold was calibrated for scoring '{cal.scoring}', not '{self.scoring_signature}'"
+        if cal.subjects != len(self.manifest.subjects):
+            return (
+                f"threshold was calibrated at {cal.subjects} subjects; the watchlist has {len(self.manifest.subjects)}"
+            )
+        return None
+
     def require_embedder(self, identity: str) -> None:
         """Refuse to use this watchlist with an embedder whose templates are not comparable."""
         if identity != self.embedder:

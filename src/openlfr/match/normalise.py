@@ -13,6 +13,9 @@ A *cohort* of faces of people on no watchlist measures that crowding, per face:
 - with ``top_k``, the statistics use only the ``top_k`` highest cohort scores of each face (adaptive
   S-norm): the cohort faces that look most like it, which is what a false match competes with.
 
+With a second embedder, each embedder's scores are normalised against its own cohort (its templates
+of the same cohort faces) and the normalised scores averaged (``fuse``).
+
 Fair score normalisation (Terhoerst et al., 2020) then subtracts, for a pair, the mean of two
 per-cluster offsets: the clusters are k-means clusters of the cohort's templates, the probe's and the
 reference's clusters are their nearest centroids (no group label is used), and each cluster's offset is
@@ -21,6 +24,7 @@ its own threshold at a target false-match rate (impostor pairs within it) minus 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -73,6 +77,18 @@ def pair_scores(a: Floats, b: Floats, raw: Floats, method: Method) -> Floats:
     z = (raw - b[:, 0]) / b[:, 1]
     t = (raw - a[:, 0]) / a[:, 1]
     return z if method == "z" else t if method == "t" else 0.5 * (z + t)
+
+
+def fuse(scores: Sequence[Floats]) -> Floats:
+    """Fusion of several embedders' normalised scores of the same probes and references: their mean.
+    Normalised scores of different embedders share a scale (deviations from each one's own cohort),
+    which raw scores do not."""
+    if not scores:
+        raise ValueError("nothing to fuse")
+    shapes = {s.shape for s in scores}
+    if len(shapes) != 1:
+        raise ValueError(f"scores to fuse must have one shape, got {sorted(shapes)}")
+    return np.asarray(np.mean(np.stack(scores), axis=0))
 
 
 # -- fair score normalisation ---------------------------------------------------------------------

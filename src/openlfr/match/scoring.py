@@ -9,6 +9,7 @@ the gallery and one with the cohort. The functions that compute scores are in ``
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -106,6 +107,20 @@ class Scoring:
         midpoint, scale = SCORE_MAPS[self.config.method]
         z = np.clip((np.asarray(scores, dtype=np.float64) - midpoint) / scale, -700.0, 700.0)
         return np.asarray(1.0 / (1.0 + np.exp(-z)))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Fusion:
+    """Several embedders' scorings (each with its own cohort templates of the same faces), fused."""
+
+    scorings: tuple[Scoring, ...]
+
+    def scores(self, probes: Sequence[NDArray[np.float32]], galleries: Sequence[ScoredGallery]) -> Floats:
+        """P x G fused normalised scores: probes[i] and galleries[i] are embedder i's templates."""
+        if not len(probes) == len(galleries) == len(self.scorings):
+            raise ValueError(f"fusion of {len(self.scorings)} embedders needs that many probe and gallery sets")
+        parts = [s.scores(p, g) for s, p, g in zip(self.scorings, probes, galleries, strict=True)]
+        return norm.fuse(parts)
 
 
 def build_scoring(config: ScoringConfig, cohort: NDArray[np.float32], seed: int = 0) -> Scoring:

@@ -10,7 +10,6 @@ for the report.
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import date
 
 import numpy as np
@@ -39,7 +38,7 @@ def search(
         return [[] for _ in range(probes.shape[0])]
     if watchlist.scoring is not None:
         return _search_normalised(watchlist, probes, rows, k)
-    per_subject = max(Counter(watchlist.template_subjects[rows].tolist()).values())
+    per_subject = int(np.bincount(watchlist.template_subjects[rows]).max())
     # The best templates of the top k subjects are always among the k * per_subject nearest templates.
     distances, found = idx.search(probes, k * per_subject)
     sim = watchlist.manifest.similarity
@@ -56,9 +55,9 @@ def _search_normalised(
     scoring, gallery = watchlist.scoring, watchlist.scored
     assert scoring is not None
     assert gallery is not None
-    scores = scoring.scores(probes, gallery.rows(rows))
-    subjects = watchlist.template_subjects[rows]
-    per_subject = max(Counter(subjects.tolist()).values())
+    active = gallery if len(rows) == len(watchlist.vectors) else gallery.rows(rows)  # no copy when none expired
+    scores = scoring.scores(probes, active)
+    per_subject = int(np.bincount(watchlist.template_subjects[rows]).max())
     n = min(k * per_subject, len(rows))
     results = []
     for p in range(probes.shape[0]):

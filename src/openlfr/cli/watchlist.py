@@ -7,13 +7,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
+from numpy.typing import NDArray
 from rich.table import Table
 
+from openlfr.analysis import FaceAnalyzer
 from openlfr.cli.common import console, err_console, settings
 from openlfr.embed.base import embedders
 from openlfr.errors import OpenLFRError
 from openlfr.match.calibrate import Cohort, apply, calibrate, normalise
+from openlfr.match.sources import from_csv
 from openlfr.match.watchlist import Watchlist
 from openlfr.types import Category
 
@@ -39,6 +43,13 @@ def calibrate_command(
             "EVALUATION.md section 6), stored in the watchlist; none: similarity from Euclidean distance."
         ),
     ] = "config",
+    mated: Annotated[
+        Path | None,
+        typer.Option(
+            help="Other photos of people on the watchlist (an enrolment manifest CSV: subject_id, image, ...): "
+            "the share found at the threshold is stored as the expected TPIR."
+        ),
+    ] = None,
 ) -> None:
     """Normalise the watchlist's scores against a cohort of people not on it, and set its threshold for a
     target false-alert rate (FPIR) at its real size, measured on that cohort; record both. Live matching
@@ -52,9 +63,11 @@ def calibrate_command(
     elif wl.scoring is not None:
         plain = wl.manifest.model_copy(update={"normalisation": None})
         wl = Watchlist(manifest=plain, vectors=wl.vectors, faces=wl.faces)
-    c = calibrate(wl, faces, fpir)
+    c = calibrate(wl, faces, fpir, _mated(mated) if mated is not None else None)
     apply(wl, c).save(output or watchlist)
     console.print(f"scores: {c.scoring}")
+    if c.expected_tpir is not None:
+        console.print(f"expected TPIR (mated photos found at the threshold): {c.expected_tpir:.3f}")
     for group, rate in c.group_fpir.items():
         console.print(f"  false-alert rate of cohort group {group}: {rate:.4f}")
     console.print(
@@ -141,3 +154,17 @@ def check(watchlist: WatchlistArg) -> None:
         console.print(f"[red]problem[/]: {p}", highlight=False)
     console.print(f"{len(found)} problem(s) in {wl.name}")
     raise typer.Exit(1)
+
+
+def _mated(manifest: Path) -> tuple[NDArray[np.float32], list[str]]:
+    """The largest face of each image of an enrolment manifest, and its subject id."""
+    analyzer = FaceAnalyzer(settings())
+    vectors, ids = [], []
+    for item in from_csv(manifest):
+        faces = analyzer.analyze(analyzer.load(item.image))
+        if faces:
+            vectors.append(max(faces, key=lambda f: f.detection.box.area).template.vector)
+            ids.append(item.subject.subject_id)
+    if not vectors:
+        raise OpenLFRError(f"no face found in the mated photos of {manifest}")
+    return np.stack(vectors).astype(np.float32), ids

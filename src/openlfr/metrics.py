@@ -177,6 +177,10 @@ class PrometheusCollector:
                 lambda s: s.latency_p50_s or 0.0,
             ),
             "openlfr_alert_latency_p95_seconds": ("95th percentile alert latency", lambda s: s.latency_p95_s or 0.0),
+            "openlfr_uncalibrated_threshold": (
+                "1 when running on a threshold not calibrated for this embedder and normalisation (override)",
+                lambda s: 1.0 if s.uncalibrated else 0.0,
+            ),
         }
         for s in snaps:
             for k, v in s.stage_seconds.items():

@@ -167,8 +167,6 @@ class ScoringConfig(_Strict):
     """Score normalisation against a cohort (match/normalise.py); applied when a watchlist is calibrated
     with a cohort. The default is the best combination measured in EVALUATION.md section 6."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
     method: Literal["cosine", "z", "t", "zt"] = Field(
         "zt", description="cosine: none; z: template side; t: probe side; zt: the mean of both."
     )

@@ -6,6 +6,13 @@ Embeds every image of those folds with openlfr's default core (HOG upsample 1, d
 eval/lfw.py for the face taken from each image), then fits p(same | d) = 1 / (1 + exp((d - m) / s))
 by logistic regression (Newton's method) and prints m and s. Fold 1 is never used: it is the
 held-out fold of the accuracy test.
+
+    .venv/bin/python scripts/fit_similarity.py --lfw ../shared/data/lfw --normalisation config \
+        --eval-cache /tmp/evalcache.sqlite
+
+fits instead the map of *normalised* scores (match/scoring.py SCORE_MAPS), p(same | s) =
+1 / (1 + exp(-(s - m) / s)), with the evaluation cohort of ``lfr eval verify --normalisation`` (the
+seeded cohort half of LFW, FairFace and UTKFace, less every image of the pairs), the same folds 2-10.
 """
 
 from __future__ import annotations
@@ -38,7 +45,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lfw", type=Path, required=True, help="LFW root (holding pairs.txt and lfw/)")
     parser.add_argument("--cache", type=Path, help="npz of templates to reuse (written if absent)")
+    parser.add_argument("--normalisation", help="fit the normalised-score map: config, cosine, z, t or zt")
+    parser.add_argument("--eval-cache", type=Path, help="embedding cache of the eval commands (with --normalisation)")
     args = parser.parse_args()
+    if args.normalisation:
+        fit_normalised(args.lfw, args.normalisation, args.eval_cache)
+        return
     pairs = [p for p in lfw.read_pairs(args.lfw / "pairs.txt") if p.fold != 1]
     templates: dict[str, np.ndarray] = dict(np.load(args.cache)) if args.cache and args.cache.exists() else {}
     needed = sorted({k for p in pairs for k in (p.a, p.b)} - set(templates))
@@ -60,6 +72,33 @@ def main() -> None:
     print(f"MIDPOINT = {midpoint:.4f}\nSCALE = {scale:.4f}")
     acc = np.mean((d < midpoint) == same.astype(bool))
     print(f"accuracy on folds 2-10 at similarity 0.5 (distance {midpoint:.4f}): {acc:.4f}")
+
+
+def fit_normalised(root: Path, name: str, cache: Path | None) -> None:
+    from openlfr.cli.eval_common import scoring_config
+    from openlfr.cli.eval_verify import _embed, cohort_scoring
+    from openlfr.config import Settings
+
+    cfg = Settings()
+    config = scoring_config(cfg, name, None, None)
+    if config is None:
+        raise SystemExit("--normalisation none has no normalised-score map")
+    pairs = lfw.read_pairs(root / "pairs.txt")
+    paths = {k: lfw.image_path(root, k) for p in pairs for k in (p.a, p.b)}
+    embedded = _embed(sorted(set(paths.values())), cfg, cache, 2)
+    scoring = cohort_scoring(cfg, root.parent, cache, 2, config, 0, set(paths.values()))
+    train = [
+        p
+        for p in pairs
+        if p.fold != 1 and embedded[paths[p.a]].vector is not None and embedded[paths[p.b]].vector is not None
+    ]
+    a = np.stack([embedded[paths[p.a]].vector for p in train]).astype(np.float32)
+    b = np.stack([embedded[paths[p.b]].vector for p in train]).astype(np.float32)
+    score = scoring.pair_scores(a, b)
+    same = np.array([p.same for p in train], dtype=float)
+    m, s = fit_logistic(-score, same)  # fit_logistic is decreasing in its input: feed it -score
+    print(f"{config.describe()}: {len(train)} pairs of folds 2-10; SCORE_MAPS[{config.method!r}] = ({-m:.4f}, {s:.4f})")
+    print(f"accuracy on folds 2-10 at similarity 0.5: {np.mean((score > -m) == same.astype(bool)):.4f}")
 
 
 if __name__ == "__main__":

@@ -8,11 +8,13 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 
 from doubles import CollectingSink
 from openlfr.analysis import FaceAnalyzer
 from openlfr.app import LiveApp
-from openlfr.config import CameraConfig, Settings
+from openlfr.config import CameraConfig, LiveConfig, Settings
+from openlfr.errors import UncalibratedError
 from openlfr.match.calibrate import apply, build_cohort, calibrate
 from openlfr.match.enrol import enrol
 from openlfr.match.sources import EnrolItem
@@ -76,7 +78,7 @@ def test_two_cameras_run_at_once(demo: Path, demo_watchlist: Watchlist) -> None:
     alerts = sink.alerts
     clip = str(demo / "video" / "walkthrough.mp4")
     cameras = [CameraConfig(id="north", source=clip), CameraConfig(id="south", source=clip)]
-    app = LiveApp(Settings(), demo_watchlist, cameras, sink=sink)
+    app = LiveApp(Settings(live=LiveConfig(allow_uncalibrated=True)), demo_watchlist, cameras, sink=sink)
     start = time.monotonic()
     app.run()
     elapsed = time.monotonic() - start
@@ -85,3 +87,17 @@ def test_two_cameras_run_at_once(demo: Path, demo_watchlist: Watchlist) -> None:
     assert seen == [("north", "biden"), ("north", "obama"), ("south", "biden"), ("south", "obama")]
     for snap in app.snapshots():
         assert snap.fps_analysed >= 0 and snap.frames_in == 195
+
+
+def test_an_uncalibrated_threshold_is_refused_unless_overridden(demo: Path, demo_watchlist: Watchlist) -> None:
+    camera = CameraConfig(id="demo", source=str(demo / "video" / "walkthrough.mp4"), realtime=False)
+    app = LiveApp(Settings(), demo_watchlist, [camera], sink=CollectingSink())
+    with pytest.raises(UncalibratedError, match=r"never calibrated.*--allow-uncalibrated"):
+        app.start()
+    sink = CollectingSink()
+    alerts = sink.alerts
+    app = LiveApp(Settings(live=LiveConfig(allow_uncalibrated=True)), demo_watchlist, [camera], sink=sink)
+    app.run()
+    assert alerts, "the demo clip shows people on the demo watchlist"
+    assert all(a.uncalibrated for a in alerts)
+    assert all(s.uncalibrated for s in app.snapshots())

@@ -35,6 +35,7 @@ def test_prometheus_serves_every_camera() -> None:
     a, b = CameraMetrics("door"), CameraMetrics("hall")
     a.count(frames_in=3, alerts=1)
     b.count(frames_in=7)
+    b.uncalibrated = True  # running on an uncalibrated threshold, by override
     port = _port()
     server = serve_prometheus([a, b], port)
     try:
@@ -46,3 +47,6 @@ def test_prometheus_serves_every_camera() -> None:
     assert 'openlfr_alerts_total{camera="door"} 1.0' in text
     assert 'openlfr_source_state{camera="door",state="connecting"} 1.0' in text
     assert 'openlfr_stage_seconds_total{camera="hall",stage="detect"} 0.0' in text
+    assert 'openlfr_uncalibrated_threshold{camera="hall"} 1.0' in text
+    assert 'openlfr_uncalibrated_threshold{camera="door"} 0.0' in text
+    assert describe(b.snapshot()).startswith("UNCALIBRATED THRESHOLD hall")

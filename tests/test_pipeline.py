@@ -12,7 +12,7 @@ import numpy as np
 from doubles import CollectingSink, MjpegCamera
 from openlfr.analysis import FaceAnalyzer
 from openlfr.app import LiveApp
-from openlfr.config import CameraConfig, HogDetectorConfig, ReconnectConfig, Settings, TrackerConfig
+from openlfr.config import CameraConfig, HogDetectorConfig, LiveConfig, ReconnectConfig, Settings, TrackerConfig
 from openlfr.ingest.images import load_image
 from openlfr.match.enrol import enrol
 from openlfr.match.sources import EnrolItem
@@ -21,7 +21,7 @@ from openlfr.types import Alert
 
 
 def _settings(**tracker: float) -> Settings:
-    base = Settings()
+    base = Settings(live=LiveConfig(allow_uncalibrated=True))
     live = base.live.model_copy(update={"tracker": TrackerConfig(**tracker)}) if tracker else base.live
     return base.model_copy(update={"live": live})
 
@@ -132,7 +132,7 @@ def _wait(condition: object, timeout: float) -> bool:
 
 
 def test_a_slow_detector_drops_the_oldest_frames_and_counts_them(demo: Path, demo_watchlist: Watchlist) -> None:
-    settings = Settings()
+    settings = Settings(live=LiveConfig(allow_uncalibrated=True))
     # HOG at upsample 1 takes ~200 ms a 720p frame: it cannot keep up with a 15 fps camera.
     live = settings.live.model_copy(update={"queue_frames": 2, "detector": HogDetectorConfig(upsample=1)})
     settings = settings.model_copy(update={"live": live})

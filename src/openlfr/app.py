@@ -15,7 +15,7 @@ from openlfr.config import CameraConfig, Settings
 from openlfr.detect.base import detectors
 from openlfr.embed.base import embedders
 from openlfr.embed.service import EmbedService, ProcessEmbedService, ThreadEmbedService
-from openlfr.errors import ConfigError
+from openlfr.errors import ConfigError, UncalibratedError
 from openlfr.ingest.video import open_source
 from openlfr.match.watchlist import Watchlist
 from openlfr.metrics import MetricsSnapshot, describe, serve_prometheus
@@ -79,14 +79,20 @@ class LiveApp:
             watchlist.require_embedder(identity)
         else:
             watchlist = Watchlist.load(self._watchlist, embedder=identity)
-        if watchlist.manifest.calibration is None:
-            log.warning(
-                "watchlist %s: threshold %.3f is not calibrated for its %d subjects; false alerts grow with "
-                "watchlist size (calibrate it: lfr watchlist calibrate)",
-                watchlist.name,
-                watchlist.threshold,
-                len(watchlist.manifest.subjects),
+        problem = watchlist.calibration_problem()
+        if problem is None:
+            return watchlist
+        if not self.settings.live.allow_uncalibrated:
+            raise UncalibratedError(
+                f"watchlist '{watchlist.name}': {problem}; live matching refused (false alerts grow with watchlist "
+                "size): calibrate it with 'lfr watchlist calibrate W --cohort C.lfrc', or start with "
+                "--allow-uncalibrated (recorded in every alert)"
             )
+        log.error(
+            "UNCALIBRATED THRESHOLD, override given: watchlist %s: %s; every alert and the metrics record it",
+            watchlist.name,
+            problem,
+        )
         return watchlist
 
     def wait(self, timeout: float | None = None) -> bool:

@@ -163,8 +163,26 @@ class ImageConfig(_Strict):
     max_bytes: int = Field(100_000_000, ge=1, description="Image files larger than this are refused.")
 
 
+class ScoringConfig(_Strict):
+    """Score normalisation against a cohort (match/normalise.py); applied when a watchlist is calibrated
+    with a cohort. The default is the best combination measured in EVALUATION.md section 6."""
+
+    method: Literal["cosine", "z", "t", "zt"] = Field(
+        "zt", description="cosine: none; z: template side; t: probe side; zt: the mean of both."
+    )
+    top_k: int | None = Field(400, ge=1, description="Cohort scores used per face (highest first); None: all.")
+    fair_clusters: int = Field(25, ge=0, le=1000, description="k-means clusters for fair normalisation; 0: off.")
+    fair_fmr: float = Field(0.01, gt=0.0, lt=1.0, description="False-match rate the cluster offsets equalise.")
+
+    def describe(self) -> str:
+        k = "all" if self.top_k is None else str(self.top_k)
+        fair = f", fair {self.fair_clusters} clusters at FMR {self.fair_fmr:g}" if self.fair_clusters else ""
+        return f"{self.method} (cohort top {k}{fair})"
+
+
 class MatchConfig(_Strict):
     top_k: int = Field(5, ge=1, le=100)
+    normalisation: ScoringConfig = Field(default_factory=ScoringConfig)
     default_threshold: float = Field(
         0.5,
         ge=0.0,
@@ -252,6 +270,11 @@ class LiveConfig(_Strict):
     )
     metrics_port: int | None = Field(None, ge=1, le=65535, description="Serve Prometheus metrics on this port.")
     log_interval_s: float = Field(30.0, gt=0.0, description="Log each camera's metrics this often.")
+    allow_uncalibrated: bool = Field(
+        False,
+        description="Run with a threshold not calibrated for this embedder and normalisation (refused otherwise); "
+        "logged as an error and recorded in every alert and the metrics.",
+    )
 
 
 # -- store -----------------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ sees one clear line::
     ├── ImageError               an image cannot be used; ``reason`` is a short machine-readable code
     ├── WatchlistError           a watchlist cannot be made, read or used
     │   ├── WatchlistFormatError the file is not a watchlist, or one of an unknown format version
-    │   └── EmbedderMismatchError the watchlist was made by another embedder (or model version)
+    │   ├── EmbedderMismatchError the watchlist was made by another embedder (or model version)
+    │   └── UncalibratedError    its threshold was not calibrated for this embedder and normalisation
     ├── EnrolmentError           nothing usable could be enrolled
     ├── SourceError              a video source cannot be opened or read
     ├── StoreError               the store cannot be opened, migrated or written
@@ -69,6 +70,10 @@ class WatchlistFormatError(WatchlistError):
 
 class EmbedderMismatchError(WatchlistError):
     """The watchlist's templates were made by a different embedder than the one configured."""
+
+
+class UncalibratedError(WatchlistError):
+    """Live matching refused: the threshold was not calibrated for this embedder and normalisation."""
 
 
 class EnrolmentError(OpenLFRError):

@@ -41,6 +41,8 @@ class MetricsSnapshot:
     latency_p50_s: float | None
     latency_p95_s: float | None
     queue_depth: int
+    uncalibrated: bool = False
+    """The watchlist's threshold is not calibrated for this embedder and normalisation (override given)."""
 
 
 @dataclass
@@ -59,6 +61,7 @@ class CameraMetrics:
     embeddings: int = 0
     reconnects: int = 0
     queue_depth: int = 0
+    uncalibrated: bool = False
     source_probe: Callable[[], tuple[SourceState, int]] | None = None
     """Reads the source's current state and reconnect count at each snapshot."""
     _stage_s: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
@@ -111,6 +114,7 @@ class CameraMetrics:
                 latency_p50_s=float(np.percentile(lat, 50)) if lat is not None else None,
                 latency_p95_s=float(np.percentile(lat, 95)) if lat is not None else None,
                 queue_depth=self.queue_depth,
+                uncalibrated=self.uncalibrated,
             )
 
 
@@ -126,7 +130,7 @@ def describe(s: MetricsSnapshot) -> str:
     """One line for the status display and the periodic log."""
     p50, p95 = s.latency_p50_s, s.latency_p95_s
     lat = f"{p50 * 1000:.0f}/{p95 * 1000:.0f} ms" if p50 is not None and p95 is not None else "-"
-    return (
+    return ("UNCALIBRATED THRESHOLD " if s.uncalibrated else "") + (
         f"{s.camera_id} [{s.state}] in {s.fps_in:.1f} fps, analysed {s.fps_analysed:.1f} fps, drops {s.drops}, "
         f"faces {s.faces}, tracks {s.tracks}, alerts {s.alerts}, latency p50/p95 {lat}, "
         f"detect {s.stage_ms['detect']:.0f} ms, embed {s.stage_ms['embed']:.0f} ms"
@@ -173,6 +177,10 @@ class PrometheusCollector:
                 lambda s: s.latency_p50_s or 0.0,
             ),
             "openlfr_alert_latency_p95_seconds": ("95th percentile alert latency", lambda s: s.latency_p95_s or 0.0),
+            "openlfr_uncalibrated_threshold": (
+                "1 when running on a threshold not calibrated for this embedder and normalisation (override)",
+                lambda s: 1.0 if s.uncalibrated else 0.0,
+            ),
         }
         for s in snaps:
             for k, v in s.stage_seconds.items():

@@ -120,6 +120,7 @@ class CameraPipeline:
         self.embed_service = embed_service
         self.sink = sink
         self.metrics = CameraMetrics(camera.id, source_probe=lambda: (source.state, source.stats.reconnects))
+        self.metrics.uncalibrated = watchlist.calibration_problem() is not None
         self.tracker = Tracker(camera.id, settings.live.tracker)
         self.alerts: deque[Alert] = deque(maxlen=100)
         live = is_live_source(camera.source) or camera.realtime

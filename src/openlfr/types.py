@@ -289,3 +289,5 @@ class Alert:
     raised_wall: float
     frames: int
     """Frames the track had been seen in when the alert was raised."""
+    uncalibrated: bool = False
+    """Raised with a threshold not calibrated for this embedder and normalisation (an override was given)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -104,10 +105,16 @@ def test_watch_a_clip_alerts_as_json_lines_and_to_a_file(tmp_path: Path, demo: P
     watchlist = tmp_path / "w.lfrw"
     assert lfr("enrol", demo / "watchlist.csv", "-o", watchlist).returncode == 0
     clip = demo / "video" / "walkthrough.mp4"
-    out = lfr("watch", clip, "--fast", "-w", watchlist, "--quiet", "--alerts-file", tmp_path / "alerts.jsonl")
+    refused = lfr("watch", clip, "--fast", "-w", watchlist, "--quiet")
+    assert refused.returncode == 1 and "never calibrated; live matching refused" in refused.stderr
+    assert "--allow-uncalibrated" in refused.stderr and refused.stdout == ""
+    args = ["--quiet", "--alerts-file", tmp_path / "alerts.jsonl", "--allow-uncalibrated"]
+    out = lfr("watch", clip, "--fast", "-w", watchlist, *args)
     assert out.returncode == 0, out.stderr
+    assert "UNCALIBRATED THRESHOLD, override given" in out.stderr
     lines = [json.loads(line) for line in out.stdout.splitlines()]
     assert sorted(line["subject"]["id"] for line in lines) == ["biden", "obama"]
+    assert all(line["uncalibrated"] for line in lines), "every alert records the override"
     assert all("probe_jpeg_b64" not in line for line in lines), "stdout carries no images"
     kept = [json.loads(line) for line in (tmp_path / "alerts.jsonl").read_text().splitlines()]
     assert len(kept) == 2
@@ -119,7 +126,10 @@ def test_watch_takes_cameras_from_a_yaml_config_and_refuses_unknown_keys(tmp_pat
     assert lfr("enrol", demo / "watchlist.csv", "-o", watchlist).returncode == 0
     clip = demo / "video" / "walkthrough.mp4"
     config = tmp_path / "cameras.yaml"
-    config.write_text(f"cameras:\n  - id: gate\n    source: {clip}\n    realtime: false\n    analysis_fps: 5\n")
+    config.write_text(
+        f"live:\n  allow_uncalibrated: true\ncameras:\n  - id: gate\n    source: {clip}\n    realtime: false\n"
+        "    analysis_fps: 5\n"
+    )
     out = lfr("--config", config, "watch", "-w", watchlist, "--quiet")
     assert out.returncode == 0, out.stderr
     assert {json.loads(line)["camera_id"] for line in out.stdout.splitlines()} == {"gate"}
@@ -131,3 +141,35 @@ def test_watch_takes_cameras_from_a_yaml_config_and_refuses_unknown_keys(tmp_pat
 def test_watch_without_a_camera_says_so(tmp_path: Path) -> None:
     out = lfr("watch", "-w", tmp_path / "w.lfrw")
     assert out.returncode == 1 and "no camera" in out.stderr
+
+
+def test_cohort_build_and_calibrate_normalise_a_watchlist_that_watch_then_accepts(
+    tmp_path: Path, demo: Path, shared_data: Path
+) -> None:
+    watchlist, cohort = tmp_path / "w.lfrw", tmp_path / "c.lfrc"
+    assert lfr("enrol", demo / "watchlist.csv", "-o", watchlist).returncode == 0
+    root = shared_data / "fairface_val"
+    rows = list(csv.DictReader((root / "manifest.csv").open()))[:150]
+    faces = tmp_path / "faces"
+    faces.mkdir()
+    for row in rows:
+        (faces / Path(row["path"]).name).symlink_to(root / row["path"])
+    labels = tmp_path / "groups.csv"
+    labels.write_text("path,group\n" + "".join(f"{Path(r['path']).name},{r['race']}\n" for r in rows))
+    built = lfr("cohort", "build", faces, "-o", cohort, "--source", "FairFace val, 150", "--labels", labels)
+    assert built.returncode == 0, built.stderr
+    mated = tmp_path / "mated.csv"  # the demo portraits again, as the subjects' "other photos"
+    mated.write_text((demo / "watchlist.csv").read_text().replace("watchlist/", f"{demo}/watchlist/"))
+    out = lfr("watchlist", "calibrate", watchlist, "--cohort", cohort, "--fpir", "0.05", "--mated", mated)
+    assert out.returncode == 0, out.stderr
+    assert "scores: zt (cohort top 400, fair 25 clusters" in out.stdout
+    assert "false-alert rate of cohort group East Asian" in out.stdout
+    assert "expected TPIR (mated photos found at the threshold): 1.000" in out.stdout
+    shown = lfr("watchlist", "show", watchlist)
+    assert "format v2" in shown.stdout and "cohort: FairFace val, 150" in shown.stdout
+    checked = lfr("watchlist", "check", watchlist)
+    assert "not calibrated" not in checked.stdout
+    watched = lfr("watch", demo / "video" / "walkthrough.mp4", "--fast", "-w", watchlist, "--quiet")
+    assert watched.returncode == 0, watched.stderr
+    assert "UNCALIBRATED" not in watched.stderr
+    assert all(not json.loads(line)["uncalibrated"] for line in watched.stdout.splitlines())

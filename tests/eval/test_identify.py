@@ -15,7 +15,7 @@ import pytest
 
 from openlfr.eval.datasets import Sample, load
 from openlfr.eval.identify import at_target, det_curve, measurable, measure, operating_point, rate, search_split
-from openlfr.eval.protocol import OpenSetSplit, Searches
+from openlfr.eval.protocol import OpenSetSplit, Searches, cohort_split, open_set_split
 
 
 def searches(nonmated: list[float], mated: list[tuple[float, int]]) -> Searches:
@@ -155,6 +155,13 @@ def test_identify_demographics_and_threshold_commands(shared_data: Path, tmp_pat
     assert [t["measurable"] for t in sizes[1]["at_target_fpir"]] == [True, False]
     assert sizes[1]["nonmated_probes"] == 15 + 40 + 20  # images with no face found kept: all of them
 
+    normalised = ["--normalisation", "zt", "--cohort-top-k", "5", "--fair-clusters", "2"]
+    out = lfr("identify", *common, *args, *normalised, "-o", str(tmp_path / "n"))
+    assert out.returncode == 0, out.stderr
+    assert "Normalisation zt (cohort top 5, fair 2 clusters" in " ".join(out.stdout.split())
+    sizes = json.loads((tmp_path / "n" / "results.json").read_text())["results"]["sizes"]
+    assert sizes[1]["nonmated_probes"] < 15 + 40 + 20, "the cohort half is never searched"
+
     out = lfr("demographics", *common, "--watchlist-size", "12", "--pairs", "50", "-o", str(tmp_path / "d"))
     assert out.returncode == 0, out.stderr
     found = json.loads((tmp_path / "d" / "results.json").read_text())["results"]["disparities"]
@@ -171,6 +178,23 @@ def test_identify_demographics_and_threshold_commands(shared_data: Path, tmp_pat
 
     out = lfr("threshold", *common, "--watchlist-size", "500", "--faces-per-deployment", "10", "-o", str(tmp_path))
     assert out.returncode == 1 and "cannot build a watchlist of 500" in out.stderr
+
+
+def test_the_cohort_is_half_the_one_image_identities_and_never_searched() -> None:
+    samples = [Sample(Path(f"lfw/m{i}_{j}.jpg"), f"m{i}", "lfw") for i in range(20) for j in range(2)]
+    samples += [Sample(Path(f"lfw/s{i}.jpg"), f"s{i}", "lfw") for i in range(200)]
+    samples += [Sample(Path(f"ff/{i}.jpg"), f"ff{i}", "fairface") for i in range(400)]
+    split = cohort_split(samples, seed=0)
+    cohort = {s.path for s in split.cohort}
+    assert all(s.identity.startswith(("s", "ff")) for s in split.cohort), "never a watchlist candidate"
+    assert 0.4 < len(cohort) / 600 < 0.6 and len(cohort) + len(split.rest) == len(samples)
+    for size in (5, 20):
+        found = open_set_split(split.rest, size, 0)
+        searched = {s.path for s in [*found.gallery, *found.mated, *found.nonmated]}
+        assert not searched & cohort
+    # stable: the same identities whatever else is in the data
+    assert {s.path for s in cohort_split(samples[40:], seed=0).cohort} == cohort
+    assert {s.path for s in cohort_split(samples, seed=1).cohort} != cohort
 
 
 @pytest.mark.parametrize("n", [1, 7, 540, 12_046])

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from doubles import CollectingSink
 from openlfr.app import LiveApp
-from openlfr.config import CameraConfig, Settings
+from openlfr.config import CameraConfig, LiveConfig, Settings
 from openlfr.eval.live import AlertEvent, score
 from openlfr.eval.scenes import Person, plan
 from openlfr.match.watchlist import Watchlist
@@ -62,7 +62,7 @@ def test_demo_scene_scores_perfectly(demo: Path, demo_watchlist: Watchlist) -> N
     truth = json.loads((demo / "video" / "walkthrough.json").read_text())
     sink = CollectingSink()
     camera = CameraConfig(id="s", source=str(demo / "video" / "walkthrough.mp4"), realtime=False)
-    LiveApp(Settings(), demo_watchlist, [camera], sink=sink).run()
+    LiveApp(Settings(live=LiveConfig(allow_uncalibrated=True)), demo_watchlist, [camera], sink=sink).run()
     events = [AlertEvent(a.subject_id, a.frame_pts, a.box) for a in sink.alerts]
     s = score("openlfr", events, truth)
     assert (s.hits, s.watchlisted_passes, s.false_alerts, s.duplicates) == (2, 2, 0, 0)

@@ -42,8 +42,16 @@ def _rewrite_manifest(path: Path, change: dict[str, object]) -> None:
 def test_unknown_format_version_is_refused(demo_watchlist: Watchlist, tmp_path: Path) -> None:
     path = demo_watchlist.save(tmp_path / "w.lfrw")
     _rewrite_manifest(path, {"format_version": 99})
-    with pytest.raises(WatchlistFormatError, match="format version 99; this openlfr reads version 1"):
+    with pytest.raises(WatchlistFormatError, match="format version 99; this openlfr reads versions 1, 2"):
         Watchlist.load(path)
+
+
+def test_version_1_files_are_still_read(demo_watchlist: Watchlist, tmp_path: Path) -> None:
+    path = demo_watchlist.save(tmp_path / "w.lfrw")
+    _rewrite_manifest(path, {"format_version": 1})
+    loaded = Watchlist.load(path)
+    assert loaded.manifest.format_version == 1
+    assert loaded.scoring is None  # version 1: similarity from Euclidean distance
 
 
 def test_mismatched_vectors_are_refused(demo_watchlist: Watchlist, tmp_path: Path) -> None:

@@ -57,6 +57,7 @@ def make_alert(camera_id: str, track: Track, shot: Shot, match: Match, watchlist
         frame_captured_mono=shot.captured_mono,
         raised_wall=time.time(),
         frames=track.frames,
+        uncalibrated=watchlist.calibration_problem() is not None,
     )
 
 

@@ -41,6 +41,7 @@ def alert_to_json(alert: Alert, include_images: bool) -> dict[str, object]:
         "first_seen_pts": alert.first_seen_pts,
         "frame_pts": alert.frame_pts,
         "frames": alert.frames,
+        "uncalibrated": alert.uncalibrated,
         "latency_s": alert.raised_wall - alert.frame_captured_wall,
         "probe_jpeg_bytes": len(alert.probe_jpeg),
         "watchlist_jpeg_bytes": None if alert.watchlist_jpeg is None else len(alert.watchlist_jpeg),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 from typing import Annotated
 
@@ -20,7 +21,8 @@ app = typer.Typer(
 
 @app.command(
     "build",
-    epilog="Example:\n\n  lfr cohort build faces/ -o cohort.lfrc --source 'FairFace val (CC BY 4.0), 5,000 faces'",
+    epilog="Examples:\n\n  lfr cohort build faces/ -o cohort.lfrc --source 'FairFace val (CC BY 4.0), 5,000 faces'\n\n"
+    "  lfr cohort build faces/ -o cohort.lfrc --source 'FairFace val' --labels groups.csv   (columns path, group)",
 )
 def build(
     inputs: Annotated[
@@ -29,15 +31,35 @@ def build(
     output: Annotated[Path, typer.Option("--output", "-o", help="Cohort file to write (.lfrc).")],
     source: Annotated[str, typer.Option(help="Where the images came from (recorded with every calibration).")],
     limit: Annotated[int | None, typer.Option(min=1, help="Use at most this many images.")] = None,
+    labels: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV with columns path (or file name) and group: each face's group, so that calibration states "
+            "the false-alert rate per group. Kept with the cohort; never used to score."
+        ),
+    ] = None,
 ) -> None:
-    """Embed the largest face of each image into a cohort file. The cohort must hold no one who is on
-    the watchlists it will calibrate; its templates are biometric data, kept like the watchlist's."""
+    """Embed the largest face of each image into a cohort file, with each image's SHA-256 (calibration
+    refuses a cohort sharing an image with the watchlist). The cohort must hold no one who is on the
+    watchlists it will calibrate; its templates are biometric data, kept like the watchlist's."""
     paths = list(iter_image_paths(inputs))[:limit]
     if not paths:
         raise OpenLFRError("no images found in the given inputs")
+    groups = _read_groups(labels) if labels is not None else None
     analyzer = FaceAnalyzer(settings())
     with progress() as bar:
         task = bar.add_task("embedding cohort", total=len(paths))
-        cohort, skipped = build_cohort(paths, analyzer, source, progress=lambda _: bar.advance(task))
+        cohort, skipped = build_cohort(paths, analyzer, source, progress=lambda _: bar.advance(task), groups=groups)
     cohort.save(output)
     console.print(f"wrote {output}: {cohort.vectors.shape[0]} faces ({skipped} images without a face skipped)")
+
+
+def _read_groups(path: Path) -> dict[str, str]:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError as exc:
+        raise OpenLFRError(f"cannot read labels {path}: {exc.strerror or exc}") from exc
+    if not rows or not {"path", "group"} <= rows[0].keys():
+        raise OpenLFRError(f"{path}: labels need the columns path and group")
+    return {Path(r["path"]).name: r["group"] for r in rows if r["group"]}

@@ -102,6 +102,13 @@ def demo_command(
 def _watch(cfg: Settings, watchlist: Watchlist, clip: Path, fast: bool) -> list[Alert]:
     console.rule(f"2. Watch {clip.name} live{'' if fast else ' (real time)'}")
     camera = CameraConfig(id="demo-cam", source=str(clip), realtime=not fast)
+    # The demo's two-person watchlist is enrolled a moment ago and has no cohort to calibrate on: live
+    # matching refuses such a threshold unless told otherwise, so the demo says so, visibly.
+    console.print(
+        "[bold yellow]DEMO OVERRIDE:[/] the demo watchlist's threshold is not calibrated (no cohort ships with "
+        "openlfr); live matching runs with --allow-uncalibrated, and every alert records it"
+    )
+    cfg = cfg.model_copy(update={"live": cfg.live.model_copy(update={"allow_uncalibrated": True})})
     app = LiveApp(cfg, watchlist, [camera], sink=ConsoleSink(console))
     app.start()
     try:

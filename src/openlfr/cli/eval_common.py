@@ -17,14 +17,15 @@ from rich.table import Table as RichTable
 
 from openlfr.analysis import FaceAnalyzer
 from openlfr.cli.common import console, progress
-from openlfr.config import Settings
+from openlfr.config import ScoringConfig, Settings
 from openlfr.errors import OpenLFRError
 from openlfr.eval import demographics, identify
 from openlfr.eval.cache import CENTRE_BOX, EmbeddingCache, embed_all
 from openlfr.eval.datasets import Sample, load
 from openlfr.eval.identify import Rate, SearchedSplit, Vector
-from openlfr.eval.protocol import open_set_split
+from openlfr.eval.protocol import cohort_split, open_set_split
 from openlfr.eval.report import Report, Section, Table, data_checksum, new_figure, png
+from openlfr.match.scoring import Scoring, build_scoring
 from openlfr.match.similarity import MIDPOINT, SCALE
 
 EPILOG = (
@@ -68,6 +69,8 @@ class Prepared:
     fallbacks: set[Path]
     exclude_fallbacks: bool
     note: str
+    scoring: Scoring | None = None
+    cohort: tuple[Sample, ...] = ()
 
     def usable(self, sample: Sample) -> Vector | None:
         excluded = self.exclude_fallbacks and sample.path in self.fallbacks
@@ -75,7 +78,8 @@ class Prepared:
 
     def search(self, size: int, seed: int) -> SearchedSplit:
         split = open_set_split(self.samples, size, seed)
-        return identify.search_split(split, self.templates, self.fallbacks if self.exclude_fallbacks else ())
+        left_out = self.fallbacks if self.exclude_fallbacks else ()
+        return identify.search_split(split, self.templates, left_out, self.scoring)
 
     def families(self, samples: list[Sample]) -> dict[str, list[str | None]]:
         """The demographic families, and per set whether each face was detected or taken from the centre."""
@@ -91,8 +95,31 @@ class Prepared:
         return fams
 
 
+def scoring_config(cfg: Settings, name: str, top_k: int | None, fair: int | None) -> ScoringConfig | None:
+    """The normalisation asked for by ``--normalisation`` (None for none) with the overrides applied."""
+    if name == "none":
+        return None
+    base = cfg.match.normalisation
+    if name != "config":
+        if name not in ("cosine", "z", "t", "zt"):
+            raise typer.BadParameter(f"--normalisation takes none, config, cosine, z, t or zt, got {name!r}")
+        base = base.model_copy(update={"method": name})
+    if top_k is not None:
+        base = base.model_copy(update={"top_k": top_k or None})
+    if fair is not None:
+        base = base.model_copy(update={"fair_clusters": fair})
+    return ScoringConfig.model_validate(base.model_dump())
+
+
 def prepare(
-    data: str, shared: Path, cfg: Settings, cache_path: Path | None, workers: int, exclude_fallbacks: bool
+    data: str,
+    shared: Path,
+    cfg: Settings,
+    cache_path: Path | None,
+    workers: int,
+    exclude_fallbacks: bool,
+    normalisation: ScoringConfig | None = None,
+    seed: int = 0,
 ) -> Prepared:
     samples = load([d.strip() for d in data.split(",") if d.strip()], shared)
     missing = [s.path for s in samples if not s.path.is_file()]
@@ -119,8 +146,38 @@ def prepare(
         + ("those are left out" if exclude_fallbacks else "those are kept (--keep-fallbacks)")
         + f"; {unreadable} unreadable."
     )
-    console.print(note)
-    return Prepared(samples, {p: e.vector for p, e in embedded.items()}, fallbacks, exclude_fallbacks, note)
+    templates = {p: e.vector for p, e in embedded.items()}
+    prepared = Prepared(samples, templates, fallbacks, exclude_fallbacks, note)
+    if normalisation is not None:
+        prepared = with_cohort(prepared, normalisation, seed)
+    console.print(prepared.note)
+    return prepared
+
+
+def with_cohort(prepared: Prepared, config: ScoringConfig, seed: int) -> Prepared:
+    """Set the cohort aside (``cohort_split``) and normalise by ``config`` against its usable templates."""
+    split = cohort_split(prepared.samples, seed)
+    vectors = [v for s in split.cohort if (v := prepared.usable(s)) is not None]
+    if not vectors:
+        raise OpenLFRError("no usable cohort face: normalisation needs one-image identities in the data")
+    by_set = ", ".join(
+        f"{d} {sum(1 for s in split.cohort if s.dataset == d)}" for d in sorted({s.dataset for s in split.cohort})
+    )
+    note = (
+        f"{prepared.note} Normalisation {config.describe()}: cohort of {len(vectors)} usable faces out of "
+        f"{len(split.cohort)} images ({by_set}), a seeded half of the one-image identities (seed {seed}), never "
+        "searched or enrolled."
+    )
+    scoring = build_scoring(config, np.stack(vectors).astype(np.float32))
+    return Prepared(
+        split.rest,
+        prepared.templates,
+        prepared.fallbacks,
+        prepared.exclude_fallbacks,
+        note,
+        scoring,
+        tuple(split.cohort),
+    )
 
 
 def floats(text: str, name: str) -> list[float]:
@@ -189,7 +246,7 @@ def distance(similarity: float | NDArray[np.float64]) -> Any:
 
 def groups_table(found: Sequence[demographics.Disparity], names: dict[float, str]) -> Table:
     rows: list[list[object]] = [
-        [d.measure, d.family, names.get(d.threshold, f"{d.threshold:g}"), g.group, pct(g.rate)]
+        [d.measure, d.family, d.label or names.get(d.threshold, f"{d.threshold:g}"), g.group, pct(g.rate)]
         for d in found
         for g in d.groups
     ]

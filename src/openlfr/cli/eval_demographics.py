@@ -23,9 +23,21 @@ from openlfr.cli.eval_common import (
     pct,
     prepare,
     rich_table,
+    scoring_config,
     write_report,
 )
-from openlfr.cli.eval_options import DEFAULT_SHARED, DEFAULT_WORKERS, CachePath, OutDir, Seed, SharedData, Workers
+from openlfr.cli.eval_options import (
+    DEFAULT_SHARED,
+    DEFAULT_WORKERS,
+    CachePath,
+    CohortTopK,
+    FairClusters,
+    Normalisation,
+    OutDir,
+    Seed,
+    SharedData,
+    Workers,
+)
 from openlfr.eval import demographics, identify
 from openlfr.eval.protocol import threshold_at_fpir
 from openlfr.eval.report import Section, Table
@@ -36,6 +48,9 @@ def demographics_command(
     thresholds: Thresholds = "0.5,0.9,0.99,0.999",
     fpirs: Annotated[str, typer.Option(help="Also the thresholds at these overall FPIRs.")] = "0.1,0.01,0.001",
     pairs: Annotated[int, typer.Option(min=1, help="Most impostor pairs per group for 1:1 FMR.")] = 20_000,
+    fmrs: Annotated[
+        str, typer.Option(help="Also 1:1 FMR per group at the thresholds where each family's pooled FMR is these.")
+    ] = "0.001",
     data: Data = "lfw,fairface,utkface",
     exclude_fallbacks: ExcludeFallbacks = True,
     shared_data: SharedData = DEFAULT_SHARED,
@@ -43,11 +58,15 @@ def demographics_command(
     workers: Workers = DEFAULT_WORKERS,
     out: OutDir = Path("eval-out/demographics"),
     seed: Seed = 0,
+    normalisation: Normalisation = "none",
+    cohort_top_k: CohortTopK = None,
+    fair_clusters: FairClusters = None,
 ) -> None:
     """FPIR and FNIR per group (sex, race, sex x race, age band, within each set) across a sweep of
     thresholds, with Wilson 95% intervals and max/min ratios; and 1:1 FMR within each group."""
     cfg = settings()
-    prepared = prepare(data, shared_data, cfg, cache, workers, exclude_fallbacks)
+    scoring = scoring_config(cfg, normalisation, cohort_top_k, fair_clusters)
+    prepared = prepare(data, shared_data, cfg, cache, workers, exclude_fallbacks, scoring, seed)
     searched = prepared.search(watchlist_size, seed)
     s, split = searched.searches, searched.split
     sweep = [
@@ -69,6 +88,8 @@ def demographics_command(
             ts,
             pairs,
             seed,
+            prepared.scoring,
+            floats(fmrs, "fmrs"),
         )
     names = {t: name for name, t in sweep}
     summary = _disparity_table(found, names)
@@ -118,7 +139,7 @@ def _disparity_table(found: Sequence[demographics.Disparity], names: dict[float,
         [
             d.measure,
             d.family,
-            names.get(d.threshold, f"{d.threshold:g}"),
+            d.label or names.get(d.threshold, f"{d.threshold:g}"),
             f"{d.highest.group}: {pct(d.highest.rate)}",
             f"{d.lowest.group}: {pct(d.lowest.rate)}",
             _ratio(d),

@@ -22,9 +22,21 @@ from openlfr.cli.eval_common import (
     percent,
     prepare,
     rich_table,
+    scoring_config,
     write_report,
 )
-from openlfr.cli.eval_options import DEFAULT_SHARED, DEFAULT_WORKERS, CachePath, OutDir, Seed, SharedData, Workers
+from openlfr.cli.eval_options import (
+    DEFAULT_SHARED,
+    DEFAULT_WORKERS,
+    CachePath,
+    CohortTopK,
+    FairClusters,
+    Normalisation,
+    OutDir,
+    Seed,
+    SharedData,
+    Workers,
+)
 from openlfr.eval import identify
 from openlfr.eval.identify import SearchedSplit
 from openlfr.eval.report import Section, Table, new_figure, png
@@ -42,11 +54,15 @@ def identify_command(
     workers: Workers = DEFAULT_WORKERS,
     out: OutDir = Path("eval-out/identify"),
     seed: Seed = 0,
+    normalisation: Normalisation = "none",
+    cohort_top_k: CohortTopK = None,
+    fair_clusters: FairClusters = None,
 ) -> None:
     """Open-set 1:N search (NIST FRTE style): FNIR at target FPIRs, FPIR and FNIR at thresholds, rank-k
     hit rates and DET curves, for each watchlist size."""
     cfg = settings()
-    prepared = prepare(data, shared_data, cfg, cache, workers, exclude_fallbacks)
+    scoring = scoring_config(cfg, normalisation, cohort_top_k, fair_clusters)
+    prepared = prepare(data, shared_data, cfg, cache, workers, exclude_fallbacks, scoring, seed)
     targets, at, ks = floats(fpirs, "fpirs"), floats(thresholds, "thresholds"), ints(ranks, "ranks")
     results: list[tuple[SearchedSplit, identify.IdentifyResult]] = []
     sections = [Section("Protocol", f"{PROTOCOL} {prepared.note}")]

@@ -25,3 +25,16 @@ Seed = Annotated[int, typer.Option(help="Seed for every random choice (splits, s
 
 DEFAULT_SHARED = Path(os.environ.get("LFR_SHARED_DATA", "../shared/data"))
 DEFAULT_WORKERS = max(1, min(2, os.cpu_count() or 1))
+Normalisation = Annotated[
+    str,
+    typer.Option(
+        "--normalisation",
+        help="none: similarity from Euclidean distance, as sections 1-3 of EVALUATION.md; config: the configured "
+        "[match.normalisation]; cosine, z, t or zt: that method. With any but none, a seeded half of the one-image "
+        "identities becomes the cohort and is never searched (protocol.cohort_split).",
+    ),
+]
+CohortTopK = Annotated[int | None, typer.Option("--cohort-top-k", min=0, help="Override top_k (0: all cohort scores).")]
+FairClusters = Annotated[
+    int | None, typer.Option("--fair-clusters", min=0, help="Override fair_clusters (0: no fair normalisation).")
+]

@@ -130,6 +130,10 @@ def live_command(
         def close(self, timeout: float = 5.0) -> None:
             return None
 
+    problem = wl.calibration_problem()
+    if problem is not None:  # an evaluation measures the watchlist as given; a deployment would refuse it
+        console.print(f"[yellow]note:[/] {problem}: measured as is (lfr watch would refuse it)")
+        cfg = cfg.model_copy(update={"live": cfg.live.model_copy(update={"allow_uncalibrated": True})})
     console.print(f"openlfr: {scene.name} {'in real time' if realtime else 'flat out'} ...")
     app = LiveApp(cfg, wl, [CameraConfig(id="scene", source=str(scene), realtime=realtime)], sink=Collect())
     start = time.perf_counter()

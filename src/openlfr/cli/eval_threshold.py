@@ -19,9 +19,21 @@ from openlfr.cli.eval_common import (
     percent,
     prepare,
     rich_table,
+    scoring_config,
     write_report,
 )
-from openlfr.cli.eval_options import DEFAULT_SHARED, DEFAULT_WORKERS, CachePath, OutDir, Seed, SharedData, Workers
+from openlfr.cli.eval_options import (
+    DEFAULT_SHARED,
+    DEFAULT_WORKERS,
+    CachePath,
+    CohortTopK,
+    FairClusters,
+    Normalisation,
+    OutDir,
+    Seed,
+    SharedData,
+    Workers,
+)
 from openlfr.errors import OpenLFRError
 from openlfr.eval import advisor, identify
 from openlfr.eval.identify import SearchedSplit
@@ -41,6 +53,9 @@ def threshold_command(
     workers: Workers = DEFAULT_WORKERS,
     out: OutDir = Path("eval-out/threshold"),
     seed: Seed = 0,
+    normalisation: Normalisation = "none",
+    cohort_top_k: CohortTopK = None,
+    fair_clusters: FairClusters = None,
 ) -> None:
     """Recommend a threshold for a false-alert budget (max false alerts per faces seen) at a watchlist
     size, from measured non-mated searches, with its intervals, the TPIR to expect and each group's FPIR."""
@@ -48,7 +63,8 @@ def threshold_command(
     if not 0.0 < target < 1.0:
         raise OpenLFRError("--max-false-alerts must be above 0 and below --faces-per-deployment")
     cfg = settings()
-    prepared = prepare(data, shared_data, cfg, cache, workers, exclude_fallbacks)
+    scoring = scoring_config(cfg, normalisation, cohort_top_k, fair_clusters)
+    prepared = prepare(data, shared_data, cfg, cache, workers, exclude_fallbacks, scoring, seed)
     available = len(open_set_split(prepared.samples, None, seed).gallery)
     if available < watchlist_size:
         raise OpenLFRError(

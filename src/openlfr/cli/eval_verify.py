@@ -13,13 +13,26 @@ from rich.table import Table as RichTable
 
 from openlfr.analysis import FaceAnalyzer
 from openlfr.cli.common import console, progress, settings
-from openlfr.cli.eval_options import DEFAULT_SHARED, DEFAULT_WORKERS, CachePath, OutDir, Seed, SharedData, Workers
-from openlfr.config import Settings
+from openlfr.cli.eval_common import prepare, scoring_config
+from openlfr.cli.eval_options import (
+    DEFAULT_SHARED,
+    DEFAULT_WORKERS,
+    CachePath,
+    CohortTopK,
+    FairClusters,
+    Normalisation,
+    OutDir,
+    Seed,
+    SharedData,
+    Workers,
+)
+from openlfr.config import ScoringConfig, Settings
 from openlfr.errors import OpenLFRError
 from openlfr.eval import lfw, verify
 from openlfr.eval.cache import CENTRE_BOX, Embedded, EmbeddingCache, embed_all, file_sha256
 from openlfr.eval.report import Report, Section, Table, data_checksum, new_figure, png
 from openlfr.eval.verify import Bools, Floats
+from openlfr.match.scoring import Scoring, build_scoring
 from openlfr.match.similarity import similarity_from_distance
 
 EPILOG = (
@@ -43,6 +56,9 @@ def verify_command(
     workers: Workers = DEFAULT_WORKERS,
     out: OutDir = Path("eval-out/verify"),
     seed: Seed = 0,
+    normalisation: Normalisation = "none",
+    cohort_top_k: CohortTopK = None,
+    fair_clusters: FairClusters = None,
 ) -> None:
     """Measure 1:1 verification on LFW pairs: 10-fold accuracy, accuracy at the configured threshold,
     TAR at FAR 1e-2 and 1e-3, ROC and DET curves.
@@ -65,7 +81,11 @@ def verify_command(
 
     embedded = _embed(list(paths.values()), cfg, cache, workers)
     items = {k: embedded[paths[k]] for k in keys}
-    scores, broken_pairs = _scores(pair_list, items)
+    scoring = None
+    config = scoring_config(cfg, normalisation, cohort_top_k, fair_clusters)
+    if config is not None:
+        scoring = cohort_scoring(cfg, shared_data, cache, workers, config, seed, set(paths.values()))
+    scores, broken_pairs = pair_scores(pair_list, items, scoring)
     same = np.array([p.same for p in pair_list])
     folds = np.array([p.fold for p in pair_list])
     result = verify.evaluate(scores, same, folds, cfg.match.default_threshold, FARS)
@@ -106,13 +126,36 @@ def _embed(paths: list[Path], cfg: Settings, cache_path: Path | None, workers: i
         store.close()
 
 
-def _scores(pairs: list[lfw.Pair], items: dict[str, Embedded]) -> tuple[Floats, int]:
+def cohort_scoring(
+    cfg: Settings,
+    shared: Path,
+    cache: Path | None,
+    workers: int,
+    config: ScoringConfig,
+    seed: int,
+    pair_images: set[Path],
+) -> Scoring:
+    """The evaluation cohort (``protocol.cohort_split`` of LFW, FairFace and UTKFace, seed ``seed``) less
+    every image of the pairs, so that no pair image normalises itself."""
+    prepared = prepare("lfw,fairface,utkface", shared, cfg, cache, workers, True, config, seed)
+    vectors = [v for s in prepared.cohort if s.path not in pair_images and (v := prepared.usable(s)) is not None]
+    console.print(f"cohort for the pairs: {len(vectors)} faces (cohort images that are in a pair left out)")
+    return build_scoring(config, np.stack(vectors).astype(np.float32))
+
+
+def pair_scores(
+    pairs: list[lfw.Pair], items: dict[str, Embedded], scoring: Scoring | None = None
+) -> tuple[Floats, int]:
     """Each pair's similarity; 0.0 (a non-match at every threshold) where an image is unreadable."""
     ok = [items[p.a].vector is not None and items[p.b].vector is not None for p in pairs]
     templates = {k: e.vector for k, e in items.items() if e.vector is not None}
     scores = np.zeros(len(pairs))
     usable = [p for p, good in zip(pairs, ok, strict=True) if good]
-    if usable:
+    if usable and scoring is not None:
+        a = np.stack([templates[p.a] for p in usable]).astype(np.float32)
+        b = np.stack([templates[p.b] for p in usable]).astype(np.float32)
+        scores[np.array(ok)] = scoring.similarity(scoring.pair_scores(a, b))
+    elif usable:
         scores[np.array(ok)] = similarity_from_distance(lfw.pair_distances(usable, templates))
     return scores, len(pairs) - len(usable)
 

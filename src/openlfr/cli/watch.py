@@ -53,6 +53,14 @@ def watch_command(
     ] = None,
     metrics_port: Annotated[int | None, typer.Option(help="Serve Prometheus metrics on 127.0.0.1:PORT.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live status line.")] = False,
+    allow_uncalibrated: Annotated[
+        bool,
+        typer.Option(
+            "--allow-uncalibrated",
+            help="Run although the threshold was not calibrated for this embedder and normalisation (refused "
+            "otherwise); logged as an error and recorded in every alert and the metrics.",
+        ),
+    ] = False,
 ) -> None:
     """Watch camera streams for the people on a watchlist and raise an alert for each one seen.
 
@@ -63,7 +71,10 @@ def watch_command(
         level=logging.INFO, format="%(message)s", handlers=[RichHandler(console=err_console, show_path=False)]
     )
     base = settings()
-    app = LiveApp(_with_overrides(base, sources, fps, fast, alerts_file, webhook, metrics_port), watchlist)
+    cfg = _with_overrides(base, sources, fps, fast, alerts_file, webhook, metrics_port)
+    if allow_uncalibrated:
+        cfg = cfg.model_copy(update={"live": cfg.live.model_copy(update={"allow_uncalibrated": True})})
+    app = LiveApp(cfg, watchlist)
     stop = threading.Event()
 
     def _interrupt(signum: int, frame: FrameType | None) -> None:

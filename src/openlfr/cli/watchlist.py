@@ -7,13 +7,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
+from numpy.typing import NDArray
 from rich.table import Table
 
+from openlfr.analysis import FaceAnalyzer
 from openlfr.cli.common import console, err_console, settings
 from openlfr.embed.base import embedders
 from openlfr.errors import OpenLFRError
-from openlfr.match.calibrate import Cohort, apply, calibrate
+from openlfr.match.calibrate import Cohort, apply, calibrate, normalise
+from openlfr.match.sources import from_csv
 from openlfr.match.watchlist import Watchlist
 from openlfr.types import Category
 
@@ -24,19 +28,48 @@ WatchlistArg = Annotated[Path, typer.Argument(help="A watchlist file made by 'lf
 
 @app.command(
     "calibrate",
-    epilog="Example:\n\n  lfr watchlist calibrate event.lfrw --cohort fairface.lfrc --fpir 0.001",
+    epilog="Examples:\n\n  lfr watchlist calibrate event.lfrw --cohort fairface.lfrc --fpir 0.001\n\n"
+    "  lfr watchlist calibrate event.lfrw --cohort fairface.lfrc --normalisation none   (distance scores, as v1)",
 )
 def calibrate_command(
     watchlist: WatchlistArg,
     cohort: Annotated[Path, typer.Option(help="Cohort file made by 'lfr cohort build'.")],
     fpir: Annotated[float, typer.Option(min=1e-6, max=0.5, help="Target share of innocent faces that alert.")] = 1e-3,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here (default: in place).")] = None,
+    normalisation: Annotated[
+        str,
+        typer.Option(
+            help="config: normalise scores against the cohort as [match.normalisation] says (default zt, "
+            "EVALUATION.md section 6), stored in the watchlist; none: similarity from Euclidean distance."
+        ),
+    ] = "config",
+    mated: Annotated[
+        Path | None,
+        typer.Option(
+            help="Other photos of people on the watchlist (an enrolment manifest CSV: subject_id, image, ...): "
+            "the share found at the threshold is stored as the expected TPIR."
+        ),
+    ] = None,
 ) -> None:
-    """Set the watchlist's threshold for a target false-alert rate (FPIR) at its real size, measured on
-    a cohort of people not on it, and record how."""
+    """Normalise the watchlist's scores against a cohort of people not on it, and set its threshold for a
+    target false-alert rate (FPIR) at its real size, measured on that cohort; record both. Live matching
+    refuses a watchlist whose threshold was not calibrated this way for its embedder and normalisation."""
+    if normalisation not in ("config", "none"):
+        raise typer.BadParameter(f"--normalisation takes config or none, got {normalisation!r}")
     wl = Watchlist.load(watchlist)
-    c = calibrate(wl, Cohort.load(cohort), fpir)
+    faces = Cohort.load(cohort)
+    if normalisation == "config":
+        wl = normalise(wl, faces, settings().match.normalisation)
+    elif wl.scoring is not None:
+        plain = wl.manifest.model_copy(update={"normalisation": None})
+        wl = Watchlist(manifest=plain, vectors=wl.vectors, faces=wl.faces)
+    c = calibrate(wl, faces, fpir, _mated(mated) if mated is not None else None)
     apply(wl, c).save(output or watchlist)
+    console.print(f"scores: {c.scoring}")
+    if c.expected_tpir is not None:
+        console.print(f"expected TPIR (mated photos found at the threshold): {c.expected_tpir:.3f}")
+    for group, rate in c.group_fpir.items():
+        console.print(f"  false-alert rate of cohort group {group}: {rate:.4f}")
     console.print(
         f"threshold {c.threshold:.6f} for FPIR {fpir:g} at {c.subjects} subjects: {c.false_alerts} of "
         f"{c.cohort_size} cohort faces reach it (FPIR {c.fpir:.4f}, 95% CI {c.fpir_low:.4f}-{c.fpir_high:.4f})"
@@ -55,7 +88,8 @@ def show(watchlist: WatchlistArg) -> None:
     m = wl.manifest
     console.print(
         f"[bold]{m.name}[/]  format v{m.format_version}, created {m.created_at:%Y-%m-%d %H:%M} UTC\n"
-        f"embedder {m.embedder} ({m.dimension}-D), threshold {m.threshold:.3f} ({m.threshold_source})"
+        f"embedder {m.embedder} ({m.dimension}-D), threshold {m.threshold:.3f} ({m.threshold_source})\n"
+        f"scores: {wl.scoring_signature}" + (f", cohort: {m.normalisation.cohort_source}" if m.normalisation else "")
     )
     counts: dict[str, int] = {}
     for t in m.templates:
@@ -82,14 +116,9 @@ def problems(wl: Watchlist, embedder_identity: str | None) -> list[str]:
     today = datetime.now(UTC).date()
     if embedder_identity is not None and embedder_identity != wl.embedder:
         found.append(f"enrolled with embedder {wl.embedder}, but the configured embedder is {embedder_identity}")
-    cal = wl.manifest.calibration
-    if cal is None:
-        found.append(f"threshold {wl.threshold:.2f} is not calibrated for this watchlist (lfr watchlist calibrate)")
-    elif cal.subjects != len(wl.manifest.subjects):
-        found.append(
-            f"threshold was calibrated at {cal.subjects} subjects; the watchlist now has "
-            f"{len(wl.manifest.subjects)}: calibrate it again"
-        )
+    problem = wl.calibration_problem()
+    if problem is not None:
+        found.append(f"threshold not calibrated for this watchlist ({problem}): calibrate it (lfr watchlist calibrate)")
     for s in wl.manifest.subjects:
         if s.category is Category.OTHER:
             found.append(f"{s.subject_id}: category is 'other' (wanted, missing, vulnerable or risk_of_harm expected)")
@@ -125,3 +154,17 @@ def check(watchlist: WatchlistArg) -> None:
         console.print(f"[red]problem[/]: {p}", highlight=False)
     console.print(f"{len(found)} problem(s) in {wl.name}")
     raise typer.Exit(1)
+
+
+def _mated(manifest: Path) -> tuple[NDArray[np.float32], list[str]]:
+    """The largest face of each image of an enrolment manifest, and its subject id."""
+    analyzer = FaceAnalyzer(settings())
+    vectors, ids = [], []
+    for item in from_csv(manifest):
+        faces = analyzer.analyze(analyzer.load(item.image))
+        if faces:
+            vectors.append(max(faces, key=lambda f: f.detection.box.area).template.vector)
+            ids.append(item.subject.subject_id)
+    if not vectors:
+        raise OpenLFRError(f"no face found in the mated photos of {manifest}")
+    return np.stack(vectors).astype(np.float32), ids

@@ -100,6 +100,10 @@ def run_deployment(
     if not view.cameras:
         raise DeploymentError(f"deployment {deployment_id} has no cameras")
     watchlist = deployments.watchlist(deployment_id)  # refuses a deployment that is not live
+    if view.threshold_source == "manual" and not settings.live.allow_uncalibrated:
+        # Set by hand with a written justification, authorised and audited: the deployment's own override,
+        # which every alert and the metrics then carry (``uncalibrated``).
+        settings = settings.model_copy(update={"live": settings.live.model_copy(update={"allow_uncalibrated": True})})
     run_id = _open_run(store, deployment_id, actor, settings, len(view.cameras), len(watchlist.manifest.subjects))
     downstream = FanOut([*(sinks.create(c) for c in settings.live.sinks), *(extra_sinks or [])])
     sink = StoreFirstSink(Alerts(store), deployment_id, downstream)

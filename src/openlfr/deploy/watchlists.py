@@ -9,15 +9,19 @@ reason, image source, expiry) are the grounds for each person's inclusion and st
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy.orm import Session
 
 from openlfr.errors import DeploymentError
-from openlfr.match.watchlist import Manifest, Subject, TemplateRecord, Watchlist
+from openlfr.match.scoring import Scoring
+from openlfr.match.watchlist import Manifest, Subject, TemplateRecord, Watchlist, scoring_from_arrays
 from openlfr.store.crypto import Cipher
 from openlfr.store.models import Deployment, EntryTemplate, WatchlistEntry
 from openlfr.types import Category
@@ -90,6 +94,7 @@ def import_watchlist(
     dep.embedder = m.embedder
     dep.watchlist_name = m.name
     dep.watchlist_manifest_json = m.model_dump_json(exclude=_PER_ENTRY)
+    dep.scoring_enc = _pack_scoring(cipher, dep.id, watchlist)
     session.flush()
     return len(subjects), len(m.templates)
 
@@ -133,7 +138,45 @@ def rebuild(cipher: Cipher, dep: Deployment) -> Watchlist:
         }
     )
     matrix = np.stack(vectors) if vectors else np.zeros((0, manifest.dimension), np.float32)
-    return Watchlist(manifest=manifest, vectors=matrix.astype(np.float32, copy=False), faces=faces)
+    scoring, stats = _unpack_scoring(cipher, dep, manifest, [r.template_id for r in records])
+    return Watchlist(
+        manifest=manifest,
+        vectors=matrix.astype(np.float32, copy=False),
+        faces=faces,
+        scoring=scoring,
+        template_stats=stats,
+    )
+
+
+def scoring_context(deployment_id: str) -> str:
+    return f"scoring:{deployment_id}"
+
+
+def _pack_scoring(cipher: Cipher, deployment_id: str, watchlist: Watchlist) -> bytes | None:
+    """The watchlist's normalisation (cohort templates, per-template statistics keyed by template id), as an
+    encrypted ``.npz``; None when its scores are not normalised."""
+    arrays = watchlist.scoring_arrays()
+    if not arrays:
+        return None
+    buf = io.BytesIO()
+    ids = np.array([t.template_id for t in watchlist.manifest.templates], dtype=np.str_)
+    named: dict[str, Any] = {name.removesuffix(".npy"): a for name, a in arrays.items()}  # Any: savez's **kwds
+    np.savez(buf, template_ids=ids, **named)
+    return cipher.encrypt(buf.getvalue(), scoring_context(deployment_id))
+
+
+def _unpack_scoring(
+    cipher: Cipher, dep: Deployment, manifest: Manifest, template_ids: list[str]
+) -> tuple[Scoring | None, NDArray[np.float64] | None]:
+    if dep.scoring_enc is None or manifest.normalisation is None:
+        return None, None
+    with np.load(io.BytesIO(cipher.decrypt(dep.scoring_enc, scoring_context(dep.id))), allow_pickle=False) as npz:
+        arrays = {f"{name}.npy": np.asarray(npz[name]) for name in npz.files if name != "template_ids"}
+        row = {str(t): i for i, t in enumerate(npz["template_ids"].tolist())}
+    scoring, stats = scoring_from_arrays(manifest, arrays)
+    if stats is not None:  # the rebuilt watchlist's rows, in its own order
+        stats = stats[[row[t] for t in template_ids]]
+    return scoring, stats
 
 
 def destroy(session: Session, dep: Deployment, now: datetime) -> tuple[int, int]:

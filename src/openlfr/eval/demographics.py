@@ -20,7 +20,7 @@ given beside it.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +28,8 @@ from numpy.typing import NDArray
 
 from openlfr.eval.datasets import Sample
 from openlfr.eval.identify import Rate, Vector, rate
+from openlfr.match import normalise as norm
+from openlfr.match.scoring import Scoring
 from openlfr.match.similarity import similarity_from_distance
 
 LABELS = ("sex", "race", "sex_race", "age_band")
@@ -35,6 +37,7 @@ FPIR_SWEEP = (1e-1, 1e-2, 1e-3)
 MAX_PAIRS = 20_000
 
 Families = Mapping[str, Sequence[str | None]]
+Floats = NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +55,8 @@ class Disparity:
     """"FPIR", "FNIR" or "FMR"."""
     threshold: float
     groups: list[GroupRate]
+    label: str | None = None
+    """How the threshold was set, where it is not one of the sweep's (e.g. "FMR 0.001 pooled")."""
 
     def _ordered(self) -> list[GroupRate]:
         """Lowest rate first; among equal rates, the larger group first (the better measured)."""
@@ -102,6 +107,7 @@ class Disparity:
             "family": self.family,
             "measure": self.measure,
             "threshold": self.threshold,
+            "label": self.label,
             "groups": {g.group: g.rate.to_json() for g in self.groups},
             "highest": self.highest.group,
             "lowest": self.lowest.group,
@@ -197,9 +203,15 @@ def within_group_fmr(
     thresholds: Sequence[float],
     max_pairs: int = MAX_PAIRS,
     seed: int = 0,
+    scoring: Scoring | None = None,
+    fmrs: Sequence[float] = (),
 ) -> list[Disparity]:
-    """1:1 false-match rate per group: impostor pairs within each group (at most ``max_pairs`` each)."""
+    """1:1 false-match rate per group: impostor pairs within each group (at most ``max_pairs`` each),
+    at each of ``thresholds`` and, per family, at the threshold where the FMR of the family's pairs
+    pooled is each of ``fmrs`` (the same overall FMR for every method: an operating point to compare
+    group spreads at). With ``scoring``, pairs are scored as a search would score them."""
     rng = np.random.default_rng(seed)
+    pair_score = _pair_scorer(vectors, scoring)
     scores: dict[tuple[str, str], NDArray[np.float64]] = {}
     for family, labels in fams.items():
         for group in sorted({v for v in labels if v is not None}):
@@ -207,10 +219,18 @@ def within_group_fmr(
             i, j = impostor_pairs(len(idx), max_pairs, rng)
             a, b = idx[i], idx[j]
             keep = np.array([identities[x] != identities[y] for x, y in zip(a, b, strict=True)], dtype=bool)
-            a, b = a[keep], b[keep]
-            distance = np.linalg.norm(vectors[a] - vectors[b], axis=1)
-            scores[family, group] = similarity_from_distance(distance)
+            scores[family, group] = pair_score(a[keep], b[keep])
     out = []
+    for fmr in fmrs:
+        for family in fams:
+            pooled = np.concatenate([s for (f, _), s in scores.items() if f == family] or [np.zeros(0)])
+            if not len(pooled):
+                continue
+            t = float(np.quantile(pooled, 1.0 - fmr, method="higher"))
+            t = float(np.nextafter(t, 1.0))  # at most fmr of the pooled pairs reach it
+            groups = [GroupRate(g, rate(int(np.sum(s >= t)), len(s))) for (f, g), s in scores.items() if f == family]
+            if len(groups) >= 2:
+                out.append(Disparity(family, "FMR", t, groups, f"FMR {fmr:g} pooled"))
     for threshold in thresholds:
         for family in fams:
             groups = [
@@ -219,3 +239,19 @@ def within_group_fmr(
             if len(groups) >= 2:
                 out.append(Disparity(family, "FMR", threshold, groups))
     return out
+
+
+def _pair_scorer(vectors: Vector, scoring: Scoring | None) -> Callable[[NDArray[np.int64], NDArray[np.int64]], Floats]:
+    """Similarity of pairs (a[i], b[i]) of rows of ``vectors``: from distance, or normalised (b the reference)."""
+    if scoring is None:
+        return lambda a, b: similarity_from_distance(np.linalg.norm(vectors[a] - vectors[b], axis=1))
+    gallery = scoring.gallery(vectors)
+
+    def score(a: NDArray[np.int64], b: NDArray[np.int64]) -> Floats:
+        raw = np.einsum("ij,ij->i", gallery.vectors[a], gallery.vectors[b]).astype(np.float64)
+        s = norm.pair_scores(gallery.stats[a], gallery.stats[b], raw, scoring.config.method)
+        if scoring.fair is not None:
+            s = s - 0.5 * (scoring.fair.offsets[gallery.clusters[a]] + scoring.fair.offsets[gallery.clusters[b]])
+        return scoring.similarity(s)
+
+    return score

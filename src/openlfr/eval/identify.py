@@ -13,14 +13,22 @@ N chances to reach the threshold, so figures hold only for the watchlist size th
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
-from openlfr.eval.protocol import OpenSetSplit, Searches, search, threshold_at_fpir, wilson_interval
+from openlfr.eval.protocol import (
+    OpenSetSplit,
+    Searches,
+    distance_scorer,
+    search,
+    threshold_at_fpir,
+    wilson_interval,
+)
+from openlfr.match.scoring import Scoring
 
 FPIR_TARGETS = (1e-2, 1e-3, 1e-4)
 THRESHOLDS = (0.5, 0.9, 0.99, 0.999)
@@ -168,10 +176,24 @@ class SearchedSplit:
     left_out: int = 0
 
 
+def normalised_scorer(scoring: Scoring) -> Callable[[Vector], Callable[[Vector], NDArray[np.float64]]]:
+    """Scores normalised by ``scoring`` (gallery statistics computed once), as similarities."""
+
+    def for_gallery(gallery: Vector) -> Callable[[Vector], NDArray[np.float64]]:
+        prepared = scoring.gallery(gallery)
+        return lambda probes: scoring.similarity(scoring.scores(probes, prepared))
+
+    return for_gallery
+
+
 def search_split(
-    split: OpenSetSplit, templates: Mapping[Path, Vector | None], left_out: Collection[Path] = frozenset()
+    split: OpenSetSplit,
+    templates: Mapping[Path, Vector | None],
+    left_out: Collection[Path] = frozenset(),
+    scoring: Scoring | None = None,
 ) -> SearchedSplit:
-    """Search every probe of ``split`` against its gallery, with templates looked up by image path."""
+    """Search every probe of ``split`` against its gallery, with templates looked up by image path
+    (scores normalised by ``scoring`` if given)."""
     listed = [*split.gallery, *split.mated, *split.nonmated]
     dropped = {s.path for s in listed if s.path in left_out}
     gallery = [g for g in split.gallery if g.path not in dropped and templates.get(g.path) is not None]
@@ -195,6 +217,7 @@ def search_split(
         stack([m.path for m in readable_mated]),
         [m.identity for m in readable_mated],
         stack([p.path for p, good in zip(nonmated, n_ok, strict=True) if good]),
+        scorer=distance_scorer if scoring is None else normalised_scorer(scoring),
     )
     mate_score = np.zeros(len(mated))
     mate_rank = np.full(len(mated), len(gallery) + 1, dtype=np.int64)

@@ -12,12 +12,19 @@ The measures, for a threshold T (on the similarity scale):
 - FNIR at a target FPIR: T is set on the non-mated best scores so that FPIR(T) <= target;
 - rank-k hit rate: share of mated searches whose mate is among the top k, whatever the score
   (retrospective, investigative use, where a person reviews a candidate list).
+
+With score normalisation, a *cohort* is set aside first (``cohort_split``): a fixed, seeded half of
+the identities that can never be on the watchlist (every FairFace and UTKFace face, LFW's one-image
+people), chosen by a hash of the identity, the same for every watchlist size. Cohort images are
+never probes, never enrolled, and the rest is split as above.
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,8 +35,10 @@ from openlfr.match.calibrate import threshold_at_fpir, wilson_interval
 from openlfr.match.similarity import euclidean_distances, similarity_from_distance
 
 __all__ = [
+    "CohortSplit",
     "OpenSetSplit",
     "Searches",
+    "cohort_split",
     "fnir",
     "fpir",
     "open_set_split",
@@ -67,6 +76,33 @@ def open_set_split(samples: list[Sample], n_enrolled: int | None, seed: int) -> 
 
 
 @dataclass(frozen=True, slots=True)
+class CohortSplit:
+    cohort: list[Sample]
+    rest: list[Sample]
+
+
+def cohort_split(samples: list[Sample], seed: int) -> CohortSplit:
+    """Half of the identities that are never watchlist candidates (one image in their set), chosen by
+    the parity of SHA-256(seed, set, identity): stable whatever else is in ``samples``."""
+    images: dict[tuple[str, str], int] = defaultdict(int)
+    for s in samples:
+        images[s.dataset, s.identity] += 1
+
+    def in_cohort(s: Sample) -> bool:
+        digest = hashlib.sha256(f"{seed}|{s.dataset}|{s.identity}".encode()).digest()
+        return images[s.dataset, s.identity] == 1 and digest[0] % 2 == 0
+
+    cohort = [s for s in samples if in_cohort(s)]
+    chosen = {id(s) for s in cohort}
+    return CohortSplit(cohort, [s for s in samples if id(s) not in chosen])
+
+
+def distance_scorer(gallery: NDArray[np.float32]) -> Callable[[NDArray[np.float32]], NDArray[np.float64]]:
+    """The default scores: similarity from Euclidean distance (version-1 watchlists)."""
+    return lambda probes: similarity_from_distance(euclidean_distances(probes, gallery))
+
+
+@dataclass(frozen=True, slots=True)
 class Searches:
     """Results of searching probes against a gallery: what every measure is computed from."""
 
@@ -85,18 +121,21 @@ def search(
     mated_ids: list[str],
     nonmated: NDArray[np.float32],
     chunk: int = 2048,
+    scorer: Callable[[NDArray[np.float32]], Callable[[NDArray[np.float32]], NDArray[np.float64]]] = distance_scorer,
 ) -> Searches:
-    """Exhaustive search of every probe against every gallery template (one template per identity)."""
+    """Exhaustive search of every probe against every gallery template (one template per identity);
+    ``scorer(gallery)`` gives the function from probes to their P x G similarities."""
     index = {identity: i for i, identity in enumerate(gallery_ids)}
+    score = scorer(gallery)
     mate_score, mate_rank, top = [], [], []
     for start in range(0, len(mated), chunk):
-        sims = similarity_from_distance(euclidean_distances(mated[start : start + chunk], gallery))
+        sims = score(mated[start : start + chunk])
         cols = np.array([index[i] for i in mated_ids[start : start + chunk]])
         own = sims[np.arange(len(cols)), cols]
         mate_score.append(own)
         mate_rank.append(1 + np.sum(sims > own[:, None], axis=1))
     for start in range(0, len(nonmated), chunk):
-        sims = similarity_from_distance(euclidean_distances(nonmated[start : start + chunk], gallery))
+        sims = score(nonmated[start : start + chunk])
         top.append(sims.max(axis=1))
     empty = np.zeros(0)
     return Searches(

@@ -7,10 +7,16 @@ each watchlist, as NIST and NPL do: search a *cohort* of faces of people known n
 watchlist, take each face's best score, and set the threshold so that at most the target share of
 them reach it. The measured FPIR comes with a Wilson 95% interval, which is honest about how few
 cohort faces a small target rests on (for FPIR 1e-3, thousands of cohort faces are needed).
+
+The same cohort normalises the scores (``normalise``, match/scoring.py). Searching a cohort face
+then leaves it out of its own T-norm statistics, so that it is scored as a stranger would be. A cohort
+must hold no one on the watchlist: it is refused when any of its images has the SHA-256 of a watchlist
+enrolment image, or when a cohort face is within ``SAME_PHOTO_DISTANCE`` of a template.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import math
@@ -24,9 +30,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from openlfr.analysis import FaceAnalyzer
+from openlfr.config import ScoringConfig
 from openlfr.errors import ImageError, WatchlistError
 from openlfr.match import matcher
-from openlfr.match.watchlist import Calibration, Watchlist
+from openlfr.match import normalise as norm
+from openlfr.match.scoring import Scoring, build_scoring
+from openlfr.match.watchlist import Calibration, Normalisation, Watchlist
 
 COHORT_FORMAT = "openlfr-cohort"
 # A cohort face this close to a watchlist template is the same photo: the cohort must hold no one listed.
@@ -41,6 +50,10 @@ class Cohort:
     embedder: str
     source: str
     created_at: datetime
+    image_sha256: tuple[str, ...] = ()
+    """Per face, the SHA-256 of its image file (checked against the watchlist's; empty if unknown)."""
+    groups: tuple[str, ...] = ()
+    """Per face, a group label (e.g. "female East Asian") for per-group false-alert rates; empty if none."""
 
     def save(self, path: Path) -> Path:
         buf = io.BytesIO()
@@ -51,6 +64,8 @@ class Cohort:
             "source": self.source,
             "created_at": self.created_at.isoformat(),
             "count": int(self.vectors.shape[0]),
+            "image_sha256": list(self.image_sha256),
+            "groups": list(self.groups),
         }
         with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             zf.writestr("cohort.json", json.dumps(meta, indent=2))
@@ -74,14 +89,21 @@ class Cohort:
             str(meta["embedder"]),
             str(meta["source"]),
             datetime.fromisoformat(str(meta["created_at"])),
+            tuple(meta.get("image_sha256", ())),
+            tuple(meta.get("groups", ())),
         )
 
 
 def build_cohort(
-    paths: Sequence[Path], analyzer: FaceAnalyzer, source: str, progress: Callable[[Path], None] | None = None
+    paths: Sequence[Path],
+    analyzer: FaceAnalyzer,
+    source: str,
+    progress: Callable[[Path], None] | None = None,
+    groups: dict[str, str] | None = None,
 ) -> tuple[Cohort, int]:
-    """The largest face of each image as a cohort template; also how many images gave no face."""
-    vectors, skipped = [], 0
+    """The largest face of each image as a cohort template; also how many images gave no face.
+    ``groups``: a group label by file name, recorded per face (faces without one get "unlabelled")."""
+    vectors, hashes, labels, skipped = [], [], [], 0
     for path in paths:
         try:
             faces = analyzer.analyze(analyzer.load(path))
@@ -89,13 +111,22 @@ def build_cohort(
             faces = []
         if faces:
             vectors.append(max(faces, key=lambda f: f.detection.box.area).template.vector)
+            hashes.append(hashlib.sha256(path.read_bytes()).hexdigest())
+            labels.append((groups or {}).get(path.name, "unlabelled"))
         else:
             skipped += 1
         if progress is not None:
             progress(path)
     if not vectors:
         raise WatchlistError("no face found in any cohort image")
-    cohort = Cohort(np.stack(vectors).astype(np.float32), analyzer.embedder.identity, source, datetime.now(UTC))
+    cohort = Cohort(
+        np.stack(vectors).astype(np.float32),
+        analyzer.embedder.identity,
+        source,
+        datetime.now(UTC),
+        tuple(hashes),
+        tuple(labels) if groups else (),
+    )
     return cohort, skipped
 
 
@@ -117,25 +148,99 @@ def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
-def calibrate(watchlist: Watchlist, cohort: Cohort, target_fpir: float) -> Calibration:
-    """The threshold at which at most ``target_fpir`` of the cohort's faces would raise an alert."""
+def check_disjoint(watchlist: Watchlist, cohort: Cohort) -> None:
+    """Refuse a cohort that shares an image (by SHA-256) with the watchlist's enrolment images."""
+    listed = {t.image_sha256 for t in watchlist.manifest.templates}
+    shared = listed.intersection(cohort.image_sha256)
+    if shared:
+        raise WatchlistError(
+            f"the cohort holds {len(shared)} image(s) enrolled on watchlist '{watchlist.name}' (same SHA-256); "
+            "a cohort must hold only people who are not listed"
+        )
+
+
+def normalise(watchlist: Watchlist, cohort: Cohort, config: ScoringConfig) -> Watchlist:
+    """A copy of ``watchlist`` that scores by ``config`` against ``cohort`` (template statistics and fair
+    clusters precomputed); its threshold must then be calibrated (``calibrate``) on the same cohort."""
+    watchlist.require_embedder(cohort.embedder)
+    check_disjoint(watchlist, cohort)
+    scoring = build_scoring(config, cohort.vectors)
+    record = Normalisation(
+        config=config,
+        cohort_source=cohort.source,
+        cohort_size=len(cohort.vectors),
+        cohort_checksum=scoring.checksum,
+        fair_offsets=[] if scoring.fair is None else [round(float(x), 4) for x in scoring.fair.offsets],
+    )
+    manifest = watchlist.manifest.model_copy(update={"normalisation": record, "calibration": None})
+    out = Watchlist(manifest=manifest, vectors=watchlist.vectors, faces=watchlist.faces, scoring=scoring)
+    out.scored  # noqa: B018 - precompute the templates' cohort statistics now, not at the first search
+    return out
+
+
+def _cohort_top(watchlist: Watchlist, cohort: Cohort) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Each cohort face's best similarity and its distance to that template; a face of the watchlist's own
+    cohort is left out of its own T-norm statistics (it is scored as a stranger would be)."""
+    scoring, gallery = watchlist.scoring, watchlist.scored
+    if scoring is None or gallery is None:
+        ranked = matcher.search(watchlist, cohort.vectors, k=1)
+        if any(not r for r in ranked):
+            raise WatchlistError(f"watchlist '{watchlist.name}' has no active subject to calibrate against")
+        return np.array([r[0].score for r in ranked]), np.array([r[0].distance for r in ranked])
+    rows = watchlist.active_rows()
+    if not len(rows):
+        raise WatchlistError(f"watchlist '{watchlist.name}' has no active subject to calibrate against")
+    active = gallery.rows(rows)
+    unit = norm.unit(cohort.vectors)
+    own = Scoring(scoring.config, unit).checksum == scoring.checksum
+    stats = scoring.stats(unit, exclude_self=own)
+    tops, dists = [], []
+    for start in range(0, len(unit), 1024):
+        part = slice(start, start + 1024)
+        s = norm.normalise(norm.cosine(unit[part], active.vectors), scoring.config.method, stats[part], active.stats)
+        if scoring.fair is not None:
+            s = norm.fair_adjust(s, scoring.fair, scoring.fair.assign(unit[part]), active.clusters)
+        best = np.argmax(s, axis=1)
+        tops.append(scoring.similarity(s[np.arange(len(s)), best]))
+        dists.append(np.linalg.norm(watchlist.vectors[rows][best] - cohort.vectors[part], axis=1))
+    return np.concatenate(tops), np.concatenate(dists)
+
+
+def calibrate(
+    watchlist: Watchlist,
+    cohort: Cohort,
+    target_fpir: float,
+    mated: tuple[NDArray[np.float32], Sequence[str]] | None = None,
+) -> Calibration:
+    """The threshold at which at most ``target_fpir`` of the cohort's faces would raise an alert, with
+    the false-alert rate per cohort group and, given ``mated`` probes (templates and their subject ids),
+    the share of them found at the threshold."""
     if not 0.0 < target_fpir < 1.0:
         raise WatchlistError(f"target FPIR must be between 0 and 1, got {target_fpir}")
     watchlist.require_embedder(cohort.embedder)
-    ranked = matcher.search(watchlist, cohort.vectors, k=1)
-    if any(not r for r in ranked):
-        raise WatchlistError(f"watchlist '{watchlist.name}' has no active subject to calibrate against")
-    distances = np.array([r[0].distance for r in ranked])
+    check_disjoint(watchlist, cohort)
+    scores, distances = _cohort_top(watchlist, cohort)
     if float(distances.min()) < SAME_PHOTO_DISTANCE:
         raise WatchlistError(
             "the cohort holds a photo of someone on the watchlist (a cohort face is "
             f"{distances.min():.3f} from a template); a cohort must hold only people who are not listed"
         )
-    scores = np.array([r[0].score for r in ranked])
     n = len(scores)
     threshold = threshold_at_fpir(scores, target_fpir)
     k = int(np.sum(scores >= threshold))
     low, high = wilson_interval(k, n)
+    groups: dict[str, float] = {}
+    for group in sorted(set(cohort.groups)):
+        of = np.array([g == group for g in cohort.groups])
+        groups[group] = float(np.mean(scores[of] >= threshold))
+    tpir = None
+    if mated is not None and len(mated[1]):
+        found = matcher.search(watchlist, mated[0], k=1)
+        hits = [
+            bool(r) and r[0].subject_id == sid and r[0].score >= threshold
+            for r, sid in zip(found, mated[1], strict=True)
+        ]
+        tpir = float(np.mean(hits))
     return Calibration(
         target_fpir=target_fpir,
         threshold=threshold,
@@ -147,6 +252,10 @@ def calibrate(watchlist: Watchlist, cohort: Cohort, target_fpir: float) -> Calib
         fpir_high=high,
         subjects=len(watchlist.manifest.subjects),
         calibrated_at=datetime.now(UTC),
+        embedder=watchlist.embedder,
+        scoring=watchlist.scoring_signature,
+        expected_tpir=tpir,
+        group_fpir=groups,
     )
 
 
@@ -160,4 +269,10 @@ def apply(watchlist: Watchlist, calibration: Calibration) -> Watchlist:
     manifest = watchlist.manifest.model_copy(
         update={"threshold": c.threshold, "threshold_source": source, "calibration": c}
     )
-    return Watchlist(manifest=manifest, vectors=watchlist.vectors, faces=watchlist.faces)
+    return Watchlist(
+        manifest=manifest,
+        vectors=watchlist.vectors,
+        faces=watchlist.faces,
+        scoring=watchlist.scoring,
+        template_stats=watchlist.template_stats,
+    )

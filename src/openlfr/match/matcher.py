@@ -3,11 +3,13 @@
 Pure functions over a ``Watchlist``: no state, no I/O. A subject's score is its best template's
 (the nearest of its enrolment images), mapped to a similarity in [0, 1] by the watchlist's own
 similarity map, and a candidate is a match when its score reaches the watchlist's threshold.
+A watchlist calibrated with a cohort scores by normalised cosine instead of distance (match/scoring.py):
+every active template is scored (a normalised score can reorder templates), the distance is kept
+for the report.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import date
 
 import numpy as np
@@ -34,7 +36,9 @@ def search(
     idx, rows = index if index is not None else watchlist.index(today)
     if len(idx) == 0 or probes.shape[0] == 0:
         return [[] for _ in range(probes.shape[0])]
-    per_subject = max(Counter(watchlist.template_subjects[rows].tolist()).values())
+    if watchlist.scoring is not None:
+        return _search_normalised(watchlist, probes, rows, k)
+    per_subject = int(np.bincount(watchlist.template_subjects[rows]).max())
     # The best templates of the top k subjects are always among the k * per_subject nearest templates.
     distances, found = idx.search(probes, k * per_subject)
     sim = watchlist.manifest.similarity
@@ -42,6 +46,26 @@ def search(
     results = []
     for p in range(probes.shape[0]):
         results.append(_collapse(watchlist, rows[found[p]], distances[p], scores[p], k))
+    return results
+
+
+def _search_normalised(
+    watchlist: Watchlist, probes: NDArray[np.float32], rows: NDArray[np.int64], k: int
+) -> list[list[Match]]:
+    scoring, gallery = watchlist.scoring, watchlist.scored
+    assert scoring is not None
+    assert gallery is not None
+    active = gallery if len(rows) == len(watchlist.vectors) else gallery.rows(rows)  # no copy when none expired
+    scores = scoring.scores(probes, active)
+    per_subject = int(np.bincount(watchlist.template_subjects[rows]).max())
+    n = min(k * per_subject, len(rows))
+    results = []
+    for p in range(probes.shape[0]):
+        best = np.argpartition(-scores[p], n - 1)[:n] if n < len(rows) else np.arange(len(rows))
+        best = best[np.argsort(-scores[p][best], kind="stable")]
+        found = rows[best]
+        distances = np.linalg.norm(watchlist.vectors[found] - probes[p], axis=1).astype(np.float32)
+        results.append(_collapse(watchlist, found, distances, scoring.similarity(scores[p][best]), k))
     return results
 
 

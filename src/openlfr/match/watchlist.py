@@ -6,6 +6,14 @@ A watchlist file (``.lfrw``) is a zip archive holding::
     vectors.npy     N x D float32 templates, row i belongs to manifest.templates[i]
     faces/<id>.jpg  the aligned enrolment face of each template (shown beside an alert)
 
+and, once calibrated with a cohort (version 2, ``manifest.normalisation``; see match/scoring.py)::
+
+    cohort.npy          C x D unit cohort templates (T-norm of each probe at search time)
+    template_stats.npy  N x 2 (mean, std) of each template's scores against the cohort (Z-norm)
+    fair_centroids.npy  K x D fair-normalisation cluster centroids, fair_offsets.npy their K offsets
+
+Version 1 files (no normalisation; scores from Euclidean distance) are still read.
+
 The embedder identity (name and model checksum) is recorded, and loading a watchlist for another
 embedder is refused: distances between templates of different models mean nothing.
 """
@@ -15,6 +23,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cached_property
@@ -25,13 +34,18 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from openlfr.config import ScoringConfig
 from openlfr.errors import EmbedderMismatchError, WatchlistError, WatchlistFormatError
+from openlfr.match import normalise as norm
 from openlfr.match.index import ExactIndex
+from openlfr.match.scoring import ScoredGallery, Scoring
 from openlfr.match.similarity import MIDPOINT, SCALE
 from openlfr.types import Category
 
 FORMAT: Literal["openlfr-watchlist"] = "openlfr-watchlist"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+DISTANCE_SCORING = "euclidean distance (no normalisation)"
 SUFFIX = ".lfrw"
 
 
@@ -84,6 +98,24 @@ class Calibration(_Record):
     fpir_high: float
     subjects: int
     calibrated_at: datetime
+    embedder: str = ""
+    """The embedder the threshold was measured with ("" in files from before it was recorded)."""
+    scoring: str = DISTANCE_SCORING
+    """``Scoring.signature`` of the normalisation it was measured with: a threshold is valid for no other."""
+    expected_tpir: float | None = None
+    """Share of mated searches found at the threshold, where mated data was given."""
+    group_fpir: dict[str, float] = Field(default_factory=dict)
+    """False-alert rate per cohort group at the threshold, where the cohort has group labels."""
+
+
+class Normalisation(_Record):
+    """How this watchlist's scores are normalised, and the cohort's provenance."""
+
+    config: ScoringConfig
+    cohort_source: str
+    cohort_size: int
+    cohort_checksum: str
+    fair_offsets: list[float] = Field(default_factory=list)
 
 
 class Manifest(_Record):
@@ -97,6 +129,7 @@ class Manifest(_Record):
     threshold_source: str
     similarity: Similarity = Field(default_factory=Similarity)
     calibration: Calibration | None = None
+    normalisation: Normalisation | None = None
     subjects: list[Subject]
     templates: list[TemplateRecord]
 
@@ -108,6 +141,10 @@ class Watchlist:
     manifest: Manifest
     vectors: NDArray[np.float32]
     faces: dict[str, bytes] = field(default_factory=dict)
+    scoring: Scoring | None = None
+    """The normalisation (None: similarity from Euclidean distance, as version 1)."""
+    template_stats: NDArray[np.float64] | None = None
+    """Each template's cohort statistics, precomputed (computed on first use if absent)."""
 
     def __post_init__(self) -> None:
         n = len(self.manifest.templates)
@@ -139,6 +176,20 @@ class Watchlist:
     def subjects(self) -> dict[str, Subject]:
         return {s.subject_id: s for s in self.manifest.subjects}
 
+    @property
+    def scoring_signature(self) -> str:
+        """What a calibration of this watchlist must have been measured with."""
+        return DISTANCE_SCORING if self.scoring is None else self.scoring.signature
+
+    @cached_property
+    def scored(self) -> ScoredGallery | None:
+        """The precomputed gallery of every template (``ScoredGallery``), when normalised."""
+        if self.scoring is None:
+            return None
+        gallery = self.scoring.gallery(self.vectors, self.template_stats)
+        self.template_stats = gallery.stats
+        return gallery
+
     @cached_property
     def template_subjects(self) -> NDArray[np.int64]:
         """For each template row, the index of its subject in ``manifest.subjects``."""
@@ -155,6 +206,21 @@ class Watchlist:
         """An index over the active templates, and the watchlist row of each index row."""
         rows = self.active_rows(today)
         return ExactIndex(self.vectors[rows]), rows
+
+    def calibration_problem(self) -> str | None:
+        """Why this watchlist's threshold is not calibrated for its embedder and normalisation (None if it is)."""
+        cal = self.manifest.calibration
+        if cal is None:
+            return f"threshold {self.threshold:.3f} was never calibrated"
+        if cal.embedder != self.embedder:
+            return f"threshold was calibrated for embedder {cal.embedder or 'unrecorded'}, not {self.embedder}"
+        if cal.scoring != self.scoring_signature:
+            return f"threshold was calibrated for scoring '{cal.scoring}', not '{self.scoring_signature}'"
+        if cal.subjects != len(self.manifest.subjects):
+            return (
+                f"threshold was calibrated at {cal.subjects} subjects; the watchlist has {len(self.manifest.subjects)}"
+            )
+        return None
 
     def require_embedder(self, identity: str) -> None:
         """Refuse to use this watchlist with an embedder whose templates are not comparable."""
@@ -176,11 +242,28 @@ class Watchlist:
                 zf.writestr("vectors.npy", buf.getvalue())
                 for template_id, jpeg in self.faces.items():
                     zf.writestr(f"faces/{template_id}.jpg", jpeg)
+                for name, array in self.scoring_arrays().items():
+                    zf.writestr(name, _npy(array))
             tmp.replace(path)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             raise WatchlistError(f"cannot write watchlist {path}: {exc.strerror or exc}") from exc
         return path
+
+    def scoring_arrays(self) -> dict[str, NDArray[np.generic]]:
+        """The normalisation's arrays by file name (empty when not normalised); ``scoring_from_arrays`` reads them."""
+        if self.scoring is None:
+            return {}
+        self.scored  # noqa: B018 - computes template_stats if absent
+        assert self.template_stats is not None
+        arrays: dict[str, NDArray[np.generic]] = {
+            "cohort.npy": self.scoring.cohort,
+            "template_stats.npy": self.template_stats,
+        }
+        if self.scoring.fair is not None:
+            arrays["fair_centroids.npy"] = self.scoring.fair.centroids
+            arrays["fair_offsets.npy"] = self.scoring.fair.offsets
+        return arrays
 
     @classmethod
     def load(cls, path: Path, embedder: str | None = None) -> Watchlist:
@@ -195,6 +278,7 @@ class Watchlist:
                 faces = {
                     Path(n).stem: zf.read(n) for n in zf.namelist() if n.startswith("faces/") and n.endswith(".jpg")
                 }
+                scoring, stats = _read_scoring(zf, manifest)
         except FileNotFoundError as exc:
             raise WatchlistError(f"watchlist file not found: {path}") from exc
         except IsADirectoryError as exc:
@@ -203,7 +287,13 @@ class Watchlist:
             raise WatchlistFormatError(f"{path} is not an openlfr watchlist file ({exc})") from exc
         except ValidationError as exc:
             raise WatchlistFormatError(f"{path}: damaged watchlist manifest ({exc.error_count()} errors)") from exc
-        watchlist = cls(manifest=manifest, vectors=vectors.astype(np.float32, copy=False), faces=faces)
+        watchlist = cls(
+            manifest=manifest,
+            vectors=vectors.astype(np.float32, copy=False),
+            faces=faces,
+            scoring=scoring,
+            template_stats=stats,
+        )
         if embedder is not None:
             watchlist.require_embedder(embedder)
         return watchlist
@@ -213,7 +303,40 @@ def _check_format(raw: object, path: Path) -> None:
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         raise WatchlistFormatError(f"{path} is not an openlfr watchlist file")
     version = raw.get("format_version")
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
         raise WatchlistFormatError(
-            f"{path} is watchlist format version {version}; this openlfr reads version {FORMAT_VERSION}"
+            f"{path} is watchlist format version {version}; this openlfr reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))}"
         )
+
+
+def _npy(array: NDArray[np.generic]) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, array, allow_pickle=False)
+    return buf.getvalue()
+
+
+def _read_scoring(zf: zipfile.ZipFile, manifest: Manifest) -> tuple[Scoring | None, NDArray[np.float64] | None]:
+    if manifest.normalisation is None:
+        return None, None
+    names = [n for n in zf.namelist() if n.endswith(".npy") and n != "vectors.npy"]
+    arrays = {n: np.asarray(np.load(io.BytesIO(zf.read(n)), allow_pickle=False)) for n in names}
+    return scoring_from_arrays(manifest, arrays)
+
+
+def scoring_from_arrays(
+    manifest: Manifest, arrays: Mapping[str, NDArray[np.generic]]
+) -> tuple[Scoring | None, NDArray[np.float64] | None]:
+    """The normalisation of ``manifest`` from the arrays ``Watchlist.scoring_arrays`` gave (None if it has none)."""
+    n = manifest.normalisation
+    if n is None:
+        return None, None
+    fair = None
+    if "fair_centroids.npy" in arrays:
+        fair = norm.FairClusters(
+            arrays["fair_centroids.npy"].astype(np.float32), arrays["fair_offsets.npy"].astype(np.float64)
+        )
+    scoring = Scoring(n.config, arrays["cohort.npy"].astype(np.float32), fair)
+    if scoring.checksum != n.cohort_checksum:
+        raise WatchlistFormatError(f"watchlist '{manifest.name}': its cohort does not match its manifest (damaged)")
+    return scoring, arrays["template_stats.npy"].astype(np.float64)

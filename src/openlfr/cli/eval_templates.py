@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from openlfr.cli.common import console, progress, settings
-from openlfr.cli.eval_common import Data, pct, rich_table, write_report
+from openlfr.cli.eval_common import Data, floats, pct, rich_table, write_report
 from openlfr.cli.eval_options import DEFAULT_SHARED, DEFAULT_WORKERS, CachePath, OutDir, Seed, SharedData, Workers
 from openlfr.config import DlibEmbedderConfig, Settings
 from openlfr.embed.dlib_resnet import with_variant
@@ -44,6 +44,7 @@ def templates_command(
     min_images: Annotated[int, typer.Option(min=2, help="Identities with this many detected faces enrol.")] = 4,
     enrol_images: Annotated[int, typer.Option(min=1, help="Enrolment images per identity, at most.")] = 3,
     probes: Annotated[int, typer.Option(min=1, help="Mated probes per identity, at most.")] = 2,
+    fpirs: Annotated[str, typer.Option(help="Comma-separated target FPIRs.")] = "0.01,0.001",
     timing_faces: Annotated[int, typer.Option(min=1, help="Faces to time each variant's embedding on.")] = 20,
     data: Data = "lfw,fairface,utkface",
     shared_data: SharedData = DEFAULT_SHARED,
@@ -61,6 +62,7 @@ def templates_command(
     if min_images < enrol_images + 1:
         raise typer.BadParameter("--min-images must exceed --enrol-images (each identity needs a mated probe)")
     names = [v.strip() for v in variants.split(",") if v.strip()]
+    targets = floats(fpirs, "fpirs")
     configs = {v: cfg.model_copy(update={"embedder": _variant(cfg.embedder, v)}) for v in names}
     samples = load([d.strip() for d in data.split(",") if d.strip()], shared_data)
     store = EmbeddingCache(cache)
@@ -98,7 +100,7 @@ def templates_command(
     ]
     sections, results = [Section("Protocol", templates.__doc__ or "")], {}
     for title, chosen, arms in parts:
-        found = [templates.run_arm(arm, chosen, embeddings, quality) for arm in arms]
+        found = [templates.run_arm(arm, chosen, embeddings, quality, targets) for arm in arms]
         table = _table(found, chosen)
         console.print(rich_table(table, title))
         sections.append(Section(title, _describe(chosen), [table]))

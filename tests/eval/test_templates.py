@@ -128,7 +128,8 @@ def small_manifest(shared: Path, folder: Path) -> Path:
 def test_templates_command(shared_data: Path, tmp_path: Path, eval_cache: Path) -> None:
     manifest = small_manifest(shared_data, tmp_path / "small")
     args = ["--data", str(manifest), "--cache", str(eval_cache), "--variants", "flip", "--variant-identities", "4"]
-    args += ["--variant-nonmated", "6", "--timing-faces", "2", "--fpirs", "0.2,0.001", "-o", str(tmp_path / "t")]
+    args += ["--variant-nonmated", "6", "--timing-faces", "2", "--fpirs", "0.2,0.001", "--scoring", "euclidean"]
+    args += ["-o", str(tmp_path / "t")]
     env = {**os.environ, "COLUMNS": "200"}
     out = subprocess.run(
         [sys.executable, "-m", "openlfr", "eval", "templates", *args],

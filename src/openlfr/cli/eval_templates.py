@@ -19,7 +19,7 @@ from openlfr.eval.cache import Embedded, EmbeddingCache, embed_all
 from openlfr.eval.datasets import load
 from openlfr.eval.identify import Vector
 from openlfr.eval.report import Section, Table
-from openlfr.eval.templates import ArmResult, TemplateSplit
+from openlfr.eval.templates import ArmResult, Scoring, TemplateSplit
 
 EPILOG = (
     "Examples:\n\n"
@@ -45,6 +45,9 @@ def templates_command(
     enrol_images: Annotated[int, typer.Option(min=1, help="Enrolment images per identity, at most.")] = 3,
     probes: Annotated[int, typer.Option(min=1, help="Mated probes per identity, at most.")] = 2,
     fpirs: Annotated[str, typer.Option(help="Comma-separated target FPIRs.")] = "0.01,0.001",
+    scoring: Annotated[
+        str, typer.Option(help="Comma-separated scorings to measure: euclidean (today's), cosine.")
+    ] = "euclidean,cosine",
     timing_faces: Annotated[int, typer.Option(min=1, help="Faces to time each variant's embedding on.")] = 20,
     data: Data = "lfw,fairface,utkface",
     shared_data: SharedData = DEFAULT_SHARED,
@@ -99,16 +102,24 @@ def templates_command(
         ),
     ]
     sections, results = [Section("Protocol", templates.__doc__ or "")], {}
-    for title, chosen, arms in parts:
-        found = [templates.run_arm(arm, chosen, embeddings, quality, targets) for arm in arms]
-        table = _table(found, chosen)
-        console.print(rich_table(table, title))
-        sections.append(Section(title, _describe(chosen), [table]))
-        results[title] = [{"arm": r.arm.name, **r.result.to_json()} for r in found]
+    for how in _scorings(scoring):
+        for title, chosen, arms in parts:
+            found = [templates.run_arm(arm, chosen, embeddings, quality, targets, how) for arm in arms]
+            table = _table(found, chosen)
+            console.print(rich_table(table, f"{title}; {how} scoring"))
+            sections.append(Section(f"{title}; {how} scoring", _describe(chosen), [table]))
+            results[f"{title}; {how} scoring"] = [{"arm": r.arm.name, **r.result.to_json()} for r in found]
     timing = _timing([("default core", cfg), *configs.items()], [s.path for s in sub.mated[:timing_faces]])
     console.print(rich_table(timing, "Cost per face (align + embed, one core)"))
     sections.append(Section("Cost per face", "Align and embed, one face at a time, on this machine.", [timing]))
     write_report(out, "Templates", cfg, samples, seed, results, sections)
+
+
+def _scorings(text: str) -> list[Scoring]:
+    chosen = [s.strip() for s in text.split(",") if s.strip()]
+    if not chosen or any(s not in ("euclidean", "cosine") for s in chosen):
+        raise typer.BadParameter(f"--scoring takes euclidean and/or cosine, got {text!r}")
+    return chosen  # type: ignore[return-value]
 
 
 def _variant(base: DlibEmbedderConfig, name: str) -> DlibEmbedderConfig:

@@ -11,8 +11,8 @@ non-mated probe (``nonmated`` of them drawn, or all). Images with no face detect
 enrolment and a live camera would.
 
 A subject's score is its best template's (a fused template is one more template); scores are today's
-Euclidean similarity (``match/similarity.py``). Figures: FNIR at target FPIRs with Wilson 95% intervals
-(``identify.measure``).
+Euclidean similarity (``match/similarity.py``) or cosine similarity. Figures: FNIR at target FPIRs with
+Wilson 95% intervals (``identify.measure``).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from openlfr.match.similarity import euclidean_distances, similarity_from_distan
 
 Mode = Literal["separate", "fused", "both"]
 Weighting = Literal["none", "quality"]
+Scoring = Literal["euclidean", "cosine"]
 FPIR_TARGETS = (1e-2, 1e-3)
 
 
@@ -184,17 +185,30 @@ def run_arm(
     embeddings: Mapping[str, Mapping[Path, Vector]],
     quality: Mapping[Path, float],
     targets: Sequence[float] = FPIR_TARGETS,
+    scoring: Scoring = "euclidean",
 ) -> ArmResult:
-    """The identification figures of ``arm`` on ``split``; ``embeddings`` maps each variant to its templates."""
+    """The identification figures of ``arm`` on ``split``, scored by today's Euclidean similarity or by
+    cosine (issue 6, item 1); ``embeddings`` maps each variant to its templates."""
     gallery = build_gallery(split, embeddings[arm.enrol_variant], arm.k, arm.mode, arm.weighting, quality)
     probes = embeddings[arm.probe_variant]
+
+    def rows(vectors: NDArray[np.float32]) -> NDArray[np.float32]:
+        # On unit vectors, Euclidean distance ranks exactly as cosine similarity, and FNIR at a target
+        # FPIR depends on the ranking only.
+        return unit(vectors) if scoring == "cosine" else vectors
+
     searches = search(
-        gallery,
-        np.stack([probes[s.path] for s in split.mated]).astype(np.float32),
+        Gallery(rows(gallery.vectors), gallery.owners),
+        rows(np.stack([probes[s.path] for s in split.mated]).astype(np.float32)),
         [s.identity for s in split.mated],
-        np.stack([probes[s.path] for s in split.nonmated]).astype(np.float32),
+        rows(np.stack([probes[s.path] for s in split.nonmated]).astype(np.float32)),
     )
     return ArmResult(arm, measure(searches, len(split.enrol), targets, thresholds=(), ranks=(1,)))
+
+
+def unit(vectors: NDArray[np.float32]) -> NDArray[np.float32]:
+    out: NDArray[np.float32] = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    return out
 
 
 def enrolment_arms(most: int = 3) -> list[Arm]:

@@ -14,6 +14,7 @@ import pytest
 
 from openlfr.eval import templates
 from openlfr.eval.datasets import Sample, load
+from openlfr.eval.protocol import Searches
 from openlfr.eval.protocol import search as one_template_search
 from openlfr.eval.templates import Gallery, TemplateSplit, build_gallery, template_split
 
@@ -141,7 +142,7 @@ def test_templates_command(shared_data: Path, tmp_path: Path, eval_cache: Path) 
     assert out.returncode == 0, out.stderr
     assert "cannot be measured" in out.stdout and "ms per face" in out.stdout
     results = json.loads((tmp_path / "t" / "results.json").read_text())["results"]
-    enrolment, enrol_side, both_sides = results.values()
+    enrolment, enrol_side, enrol_side_fused, both_sides, both_sides_fused = results.values()
     assert [a["arm"] for a in enrolment][:4] == [
         "1 image (baseline)",
         "2 images, kept separately (max)",
@@ -149,14 +150,30 @@ def test_templates_command(shared_data: Path, tmp_path: Path, eval_cache: Path) 
         "2 images, fused + separate",
     ]
     assert {a["watchlist_size"] for a in enrolment} <= {7, 8} and {a["watchlist_size"] for a in both_sides} == {4}
-    assert [a["arm"] for a in both_sides] == [
+    assert [a["arm"] for a in both_sides + both_sides_fused] == [
         "1 image, default core",
         "1 image, flip (enrolment and probes)",
         "3 images, fused, default core",
         "3 images, fused, flip (enrolment and probes)",
     ]
     assert {a["nonmated_probes"] for a in both_sides} == {6} and enrol_side[0]["nonmated_probes"] > 6
-    for arm in (*enrolment, *enrol_side, *both_sides):
+    assert enrol_side_fused[1]["fnir_change"]["0.2"]["low"] <= enrol_side_fused[1]["fnir_change"]["0.2"]["high"]
+    for arm in (*enrolment, *enrol_side, *enrol_side_fused, *both_sides, *both_sides_fused):
         first, second = arm["at_target_fpir"]
         assert first["measurable"] and not second["measurable"]
         assert 0.0 <= first["fnir"]["value"] <= 1.0
+
+
+def test_paired_difference_is_zero_for_the_same_searches_and_clear_for_a_real_gain() -> None:
+    rng = np.random.default_rng(1)
+    nonmated = rng.uniform(0.0, 1.0, 2000)
+    weak = Searches(rng.uniform(0.5, 1.0, 300), np.ones(300, np.int64), nonmated)
+    same = templates.paired_difference(weak, weak, 0.01, rounds=200)
+    assert (same.value, same.low, same.high, same.clear) == (0.0, 0.0, 0.0, False)
+    strong = Searches(weak.mated_mate_score + 0.3, weak.mated_mate_rank, nonmated)
+    gain = templates.paired_difference(weak, strong, 0.01, rounds=200)
+    assert gain.value < 0 and gain.clear and gain.low <= gain.value <= gain.high
+    with pytest.raises(ValueError, match="cannot be measured"):
+        templates.paired_difference(weak, strong, 1e-4)
+    with pytest.raises(ValueError, match="same probes"):
+        templates.paired_difference(weak, Searches(nonmated[:5], np.ones(5, np.int64), nonmated), 0.01)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +20,7 @@ from openlfr.eval.cache import Embedded, EmbeddingCache, embed_all
 from openlfr.eval.datasets import load
 from openlfr.eval.identify import Vector
 from openlfr.eval.report import Section, Table
-from openlfr.eval.templates import ArmResult, Scoring, TemplateSplit
+from openlfr.eval.templates import ArmResult, Difference, Scoring, TemplateSplit
 
 EPILOG = (
     "Examples:\n\n"
@@ -88,27 +89,28 @@ def templates_command(
         store.close()
     quality = {p: e.quality for p, e in base.items()}
     k = enrol_images
+    fused = f"{k} images fused"
     parts = [
         ("Several enrolment images and quality weighting", full, templates.enrolment_arms(k)),
-        (
-            "Variants on the enrolment side (probes: default core, every non-mated probe)",
-            wide,
-            templates.variant_arms(names, False) + templates.variant_arms(names, False, k, "fused"),
-        ),
-        (
-            "Variants on both sides (drawn non-mated probes)",
-            sub,
-            templates.variant_arms(names, True) + templates.variant_arms(names, True, k, "fused"),
-        ),
+        ("Variants on the enrolment side, 1 image", wide, templates.variant_arms(names, False)),
+        (f"Variants on the enrolment side, {fused}", wide, templates.variant_arms(names, False, k, "fused")),
+        ("Variants on both sides, 1 image", sub, templates.variant_arms(names, True)),
+        (f"Variants on both sides, {fused}", sub, templates.variant_arms(names, True, k, "fused")),
     ]
     sections, results = [Section("Protocol", templates.__doc__ or "")], {}
     for how in _scorings(scoring):
         for title, chosen, arms in parts:
             found = [templates.run_arm(arm, chosen, embeddings, quality, targets, how) for arm in arms]
-            table = _table(found, chosen)
+            changes = _differences(found)
+            table = _table(found, changes, chosen)
             console.print(rich_table(table, f"{title}; {how} scoring"))
             sections.append(Section(f"{title}; {how} scoring", _describe(chosen), [table]))
-            results[f"{title}; {how} scoring"] = [{"arm": r.arm.name, **r.result.to_json()} for r in found]
+            results[f"{title}; {how} scoring"] = [
+                {"arm": r.arm.name, **r.result.to_json(), "fnir_change": {str(t): asdict(d) for t, d in c.items()}}
+                for r, c in zip(found, changes, strict=True)
+            ]
+    change = "Change: FNIR minus the first row's, in points, 95% paired bootstrap over the probes; * excludes 0."
+    sections.insert(1, Section("Reading the tables", change))
     timing = _timing([("default core", cfg), *configs.items()], [s.path for s in sub.mated[:timing_faces]])
     console.print(rich_table(timing, "Cost per face (align + embed, one core)"))
     sections.append(Section("Cost per face", "Align and embed, one face at a time, on this machine.", [timing]))
@@ -149,16 +151,32 @@ def _describe(split: TemplateSplit) -> str:
     )
 
 
-def _table(found: Sequence[ArmResult], split: TemplateSplit) -> Table:
+def _differences(found: Sequence[ArmResult]) -> list[dict[float, Difference]]:
+    """Per arm after the first, per measurable target FPIR, its FNIR minus the first arm's."""
+    out: list[dict[float, Difference]] = [{}]
+    for r in found[1:]:
+        measured = [t.target_fpir for t in r.result.at_targets if t.point is not None]
+        out.append({t: templates.paired_difference(found[0].searches, r.searches, t) for t in measured})
+    return out
+
+
+def _table(found: Sequence[ArmResult], changes: list[dict[float, Difference]], split: TemplateSplit) -> Table:
     rows: list[list[object]] = []
-    for r in found:
+    targets = [t.target_fpir for t in found[0].result.at_targets] if found else []
+    for i, (r, change) in enumerate(zip(found, changes, strict=True)):
         cells: list[object] = [r.arm.name]
         for t in r.result.at_targets:
-            cells.append(pct(t.point.fnir) if t.point else f"cannot be measured with {len(split.nonmated)} probes")
+            if t.point is None:
+                cells += [f"cannot be measured with {len(split.nonmated)} probes", "-"]
+                continue
+            d = change.get(t.target_fpir)
+            star = " *" if d and d.clear else ""
+            shown = f"{100 * d.value:+.1f} [{100 * d.low:+.1f}, {100 * d.high:+.1f}]{star}" if d else "-"
+            cells += [pct(t.point.fnir), "(reference)" if i == 0 else shown]
         cells.append(pct(r.result.rank_hits[1]))
         rows.append(cells)
-    targets = [f"FNIR at FPIR {t.target_fpir:g} [95% CI]" for t in found[0].result.at_targets] if found else []
-    return Table(["templates", *targets, "rank-1 hit rate"], rows)
+    columns = [c for t in targets for c in (f"FNIR at FPIR {t:g} [95% CI]", f"change at {t:g}, points [95%]")]
+    return Table(["templates", *columns, "rank-1 hit rate"], rows)
 
 
 def _timing(arms: Sequence[tuple[str, Settings]], paths: Sequence[Path]) -> Table:

@@ -59,7 +59,8 @@ def templates_command(
 ) -> None:
     """Better templates: several enrolment images kept apart or fused, quality weighting, and test-time
     augmentation (mirror, jitter) and 68-point alignment on the enrolment side or both sides; FNIR at
-    FPIR 1e-2 and 1e-3 with Wilson 95% intervals, and each variant's cost per face."""
+    FPIR 1e-2 and 1e-3 with Wilson 95% intervals, each row's change against its table's first row (95%
+    paired bootstrap), and each variant's cost per face. Results: EVALUATION.md section 7."""
     cfg = settings()
     if not isinstance(cfg.embedder, DlibEmbedderConfig):
         raise OpenLFRError("lfr eval templates measures the dlib embedder's options; configure embedder.type dlib")

@@ -12,7 +12,8 @@ enrolment and a live camera would.
 
 A subject's score is its best template's (a fused template is one more template); scores are today's
 Euclidean similarity (``match/similarity.py``) or cosine similarity. Figures: FNIR at target FPIRs with
-Wilson 95% intervals (``identify.measure``).
+Wilson 95% intervals (``identify.measure``), and the change between two ways on the same probes with a
+paired bootstrap interval (``paired_difference``).
 """
 
 from __future__ import annotations

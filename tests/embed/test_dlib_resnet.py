@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from openlfr.analysis import FaceAnalyzer
-from openlfr.config import DlibEmbedderConfig
+from openlfr.config import DlibEmbedderConfig, Settings
 from openlfr.embed.base import embedders
-from openlfr.embed.dlib_resnet import DlibResnetEmbedder
+from openlfr.embed.dlib_resnet import DlibResnetEmbedder, variant, with_variant
 from openlfr.errors import ConfigError, ModelCorruptError, ModelNotFoundError
+from openlfr.eval.cache import core_key
 from openlfr.ingest.images import load_image
 
 
@@ -86,3 +88,71 @@ def test_registry_builds_by_type_and_refuses_unknown() -> None:
 
     with pytest.raises(ConfigError, match="unknown embedder type 'weird'; known types: dlib, onnx"):
         embedders.create(Weird())
+
+
+# -- options: mirror and jitter test-time augmentation, 68-point alignment (EVALUATION.md section 7) ------
+
+
+def test_flip_averages_the_face_and_its_mirror(composite: np.ndarray, analyzer: FaceAnalyzer) -> None:
+    plain = analyzer.embedder
+    flipped = DlibResnetEmbedder(DlibEmbedderConfig(flip=True))
+    aligned = plain.align(composite, analyzer.detector.detect(composite))
+    mirrored = [replace(a, chip=np.ascontiguousarray(a.chip[:, ::-1])) for a in aligned]
+    expected = [(p.vector + m.vector) / 2 for p, m in zip(plain.embed(aligned), plain.embed(mirrored), strict=True)]
+    for got, want in zip(flipped.embed(aligned), expected, strict=True):
+        np.testing.assert_allclose(got.vector, want, atol=1e-5)
+        assert got.embedder == plain.identity  # same model: comparable with plain templates
+
+
+def test_flip_makes_a_template_nearly_mirror_invariant(demo: Path) -> None:
+    image = load_image(demo / "watchlist" / "obama.jpg")
+    mirror = np.ascontiguousarray(image[:, ::-1])
+
+    def gap(flip: bool) -> float:
+        core = FaceAnalyzer(Settings(embedder=DlibEmbedderConfig(flip=flip)))
+        [a], [b] = core.analyze(image), core.analyze(mirror)
+        return float(np.linalg.norm(a.template.vector - b.template.vector))
+
+    assert gap(True) < 0.7 * gap(False)  # not 0: the mirror image gets its own detection and landmarks
+
+
+def test_jitter_and_68_point_alignment_keep_the_person(composite: np.ndarray, analyzer: FaceAnalyzer) -> None:
+    detections = analyzer.detector.detect(composite)
+    plain = analyzer.embedder.embed(analyzer.embedder.align(composite, detections))
+    for config in (DlibEmbedderConfig(num_jitters=3), DlibEmbedderConfig(landmarks=68)):
+        embedder = DlibResnetEmbedder(config)
+        aligned = embedder.align(composite, detections)
+        assert all(a.landmarks.shape == (5, 2) and a.chip.shape == (150, 150, 3) for a in aligned)
+        for i, got in enumerate(embedder.embed(aligned)):
+            own = np.linalg.norm(got.vector - plain[i].vector)
+            other = np.linalg.norm(got.vector - plain[1 - i].vector)
+            assert 1e-4 < own < 0.25 < other, (config, own, other)
+
+
+def test_68_point_alignment_loads_the_68_point_model() -> None:
+    assert DlibResnetEmbedder(DlibEmbedderConfig(landmarks=68))._landmarker.path.name == (
+        "shape_predictor_68_face_landmarks.dat"
+    )
+    assert DlibResnetEmbedder()._landmarker.path.name == "shape_predictor_5_face_landmarks.dat"
+
+
+@pytest.mark.parametrize(
+    ("name", "fields"),
+    [
+        ("", {}),
+        ("flip", {"flip": True}),
+        ("jitter5", {"num_jitters": 5}),
+        ("flip+lm68", {"flip": True, "landmarks": 68}),
+    ],
+)
+def test_variant_names_round_trip(name: str, fields: dict[str, object]) -> None:
+    config = with_variant(DlibEmbedderConfig(), name)
+    assert config == DlibEmbedderConfig(**fields)  # type: ignore[arg-type]
+    assert variant(config) == name
+    assert (core_key(Settings(embedder=config), "m") == core_key(Settings(), "m")) == (name == "")
+
+
+@pytest.mark.parametrize("name", ["mirror", "jitter1", "jitterx", "lm5"])
+def test_unknown_variant_is_refused(name: str) -> None:
+    with pytest.raises(ValueError, match="unknown embedding variant"):
+        with_variant(DlibEmbedderConfig(), name)

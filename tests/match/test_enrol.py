@@ -11,9 +11,13 @@ import pytest
 from PIL import Image
 
 from openlfr.analysis import FaceAnalyzer
+from openlfr.config import MatchConfig
 from openlfr.errors import EnrolmentError
-from openlfr.match.enrol import enrol
+from openlfr.ingest.images import load_image
+from openlfr.match.enrol import EnrolmentReport, enrol, fuse
+from openlfr.match.matcher import search
 from openlfr.match.sources import collect, from_csv, from_folder
+from openlfr.match.watchlist import Watchlist
 from openlfr.types import Category
 
 
@@ -132,3 +136,71 @@ def test_nothing_usable_is_an_error(tmp_path: Path, analyzer: FaceAnalyzer) -> N
     (tmp_path / "x" / "a.jpg").write_text("nope")
     with pytest.raises(EnrolmentError, match="no image could be enrolled"):
         enrol(from_folder(tmp_path), analyzer, name="t")
+
+
+# -- several images of one subject: fused (the default), kept separately, or both ----------------------
+
+
+@pytest.fixture
+def two_each(tmp_path: Path, demo: Path) -> Path:
+    """obama/ and biden/, each with its portrait and a second, unrelated photo."""
+    root = tmp_path / "two"
+    for subject, files in {
+        "obama": ["watchlist/obama.jpg", "probes/obama_congress_2009.jpg"],
+        "biden": ["watchlist/biden.jpg", "probes/biden_blue_room_2010.jpg"],
+    }.items():
+        (root / subject).mkdir(parents=True)
+        for f in files:
+            shutil.copy(demo / f, root / subject / Path(f).name)
+    return root
+
+
+def _enrol_as(mode: str, folder: Path, analyzer: FaceAnalyzer) -> tuple[Watchlist, EnrolmentReport]:
+    core = FaceAnalyzer(
+        analyzer.settings.model_copy(update={"match": MatchConfig(enrol_templates=mode)}),  # type: ignore[arg-type]
+        analyzer.detector,
+        analyzer.embedder,
+    )
+    return enrol(from_folder(folder), core, name=mode)
+
+
+def test_several_images_are_fused_into_one_template_by_default(
+    two_each: Path, analyzer: FaceAnalyzer, tmp_path: Path
+) -> None:
+    assert analyzer.settings.match.enrol_templates == "fused"
+    separate, _ = _enrol_as("separate", two_each, analyzer)
+    fused, report = enrol(from_folder(two_each), analyzer, name="fused")
+    both, _ = _enrol_as("both", two_each, analyzer)
+    assert len(report.accepted) == 4 and not report.rejected, report.rejected
+    assert [t.template_id for t in separate.manifest.templates] == ["biden-1", "biden-2", "obama-1", "obama-2"]
+    assert [t.template_id for t in fused.manifest.templates] == ["biden-fused", "obama-fused"]
+    assert len(both.manifest.templates) == 6
+    assert {a.template_id for a in report.accepted} == {"biden-fused", "obama-fused"}
+    assert set(fused.faces) == {"biden-fused", "obama-fused"}
+    for row, subject in enumerate(["biden", "obama"]):
+        members = separate.vectors[2 * row : 2 * row + 2]
+        np.testing.assert_allclose(fused.vectors[row], fuse(members), atol=1e-6)
+        record = fused.manifest.templates[row]
+        assert [s.split(" ")[0] for s in record.sources] == sorted(p.name for p in (two_each / subject).iterdir())
+        # the fused template is nearer each of its images than they are to each other, and far from the other
+        gaps = np.linalg.norm(members - fused.vectors[row], axis=1)
+        assert gaps.max() < np.linalg.norm(members[0] - members[1]) < 0.6
+        assert np.linalg.norm(fused.vectors[0] - fused.vectors[1]) > 0.6
+    again = Watchlist.load(fused.save(tmp_path / "fused.lfrw"))
+    assert again.manifest.templates == fused.manifest.templates and set(again.faces) == set(fused.faces)
+    # a probe of a subject still matches that subject
+    [face] = analyzer.analyze(load_image(two_each / "obama" / "obama.jpg"))
+    assert search(fused, face.template.vector[None, :])[0][0].subject_id == "obama"
+
+
+def test_fuse_is_a_weighted_mean_direction_at_the_mean_length() -> None:
+    a, b = np.array([[2.0, 0.0], [0.0, 1.0]], np.float32)
+    np.testing.assert_allclose(fuse(np.stack([a, b])), np.array([1.0, 1.0]) / np.sqrt(2) * 1.5, atol=1e-6)
+    weighted = fuse(np.stack([a, b]), np.array([3.0, 1.0]))
+    np.testing.assert_allclose(weighted / np.linalg.norm(weighted), np.array([3.0, 1.0]) / np.sqrt(10), atol=1e-6)
+    np.testing.assert_allclose(fuse(a[None, :]), a)
+    for bad in (np.array([1.0]), np.array([0.0, 0.0]), np.array([-1.0, 2.0])):
+        with pytest.raises(ValueError, match="weight"):
+            fuse(np.stack([a, b]), bad)
+    with pytest.raises(ValueError, match="cancel"):
+        fuse(np.stack([a, -a]))

@@ -8,11 +8,19 @@ from __future__ import annotations
 
 import typer
 
-from openlfr.cli import eval_common, eval_demographics, eval_identify, eval_scenes, eval_threshold, eval_verify
+from openlfr.cli import (
+    eval_common,
+    eval_demographics,
+    eval_identify,
+    eval_scenes,
+    eval_templates,
+    eval_threshold,
+    eval_verify,
+)
 
 app = typer.Typer(
     help="Evaluate accuracy and equitability: verify (LFW protocol), identify (open-set 1:N), demographics, "
-    "threshold (the advisor), scenes and live. Results go to a JSON file and an HTML report.",
+    "threshold (the advisor), scenes, live and templates. Results go to a JSON file and an HTML report.",
     no_args_is_help=True,
 )
 
@@ -23,3 +31,4 @@ app.command("demographics", epilog=eval_common.EPILOG)(eval_demographics.demogra
 app.command("threshold", epilog=eval_common.EPILOG)(eval_threshold.threshold_command)
 app.command("scenes", epilog=eval_scenes.SCENES_EPILOG)(eval_scenes.scenes_command)
 app.command("live", epilog=eval_scenes.LIVE_EPILOG)(eval_scenes.live_command)
+app.command("templates", epilog=eval_templates.EPILOG)(eval_templates.templates_command)

@@ -22,7 +22,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from openlfr.analysis import FaceAnalyzer
-from openlfr.config import Settings
+from openlfr.config import DlibEmbedderConfig, Settings
+from openlfr.embed.dlib_resnet import variant
 from openlfr.errors import ImageError
 from openlfr.types import BoundingBox, FaceDetection
 
@@ -44,8 +45,12 @@ def default_path() -> Path:
 
 
 def core_key(settings: Settings, embedder_identity: str) -> str:
-    """What makes templates comparable: the embedder (with its model checksum) and the detector settings."""
-    return f"{embedder_identity}|{settings.detector.model_dump_json()}"
+    """What makes templates comparable: the embedder (with its model checksum), the detector settings and,
+    where they are not the defaults, the dlib embedder's options (augmentation, alignment)."""
+    key = f"{embedder_identity}|{settings.detector.model_dump_json()}"
+    if isinstance(settings.embedder, DlibEmbedderConfig) and (extra := variant(settings.embedder)):
+        key += f"|{extra}"
+    return key
 
 
 class EmbeddingCache:

@@ -78,6 +78,9 @@ class TemplateRecord(_Record):
     quality_score: float
     eye_distance_px: float
     sharpness: float
+    sources: tuple[str, ...] = Field(
+        (), description="A fused template's images ('name sha256:digest' each); empty for one image's template."
+    )
 
 
 class Similarity(_Record):

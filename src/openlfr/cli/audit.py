@@ -9,10 +9,17 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from openlfr.cli.common import console, err_console, open_store
+from openlfr.cli.common import console, err_console
+from openlfr.cli.stored import opened
 from openlfr.store import audit
 from openlfr.store.audit import utc_text
 from openlfr.store.models import AuditEntry
+
+
+def _verdict() -> audit.AuditVerdict:
+    with opened() as store, store.session() as session:
+        return audit.verify(session)
+
 
 app = typer.Typer(help="Check and read the audit log (an append-only hash chain).", no_args_is_help=True)
 
@@ -24,12 +31,7 @@ def verify_command(
     """Walk the whole chain and name the first entry that was edited, inserted or deleted.
 
     Exit status 0 when the chain is intact, 3 when it is broken."""
-    store = open_store()
-    try:
-        with store.session() as session:
-            verdict = audit.verify(session)
-    finally:
-        store.close()
+    verdict = _verdict()
     if as_json:
         typer.echo(
             json.dumps(
@@ -56,12 +58,7 @@ def verify_command(
 @app.command("head", epilog="Example:\n\n  lfr audit head >> published-heads.txt")
 def head_command() -> None:
     """Print the chain's last entry number and hash: publish it elsewhere, and compare later."""
-    store = open_store()
-    try:
-        with store.session() as session:
-            verdict = audit.verify(session)
-    finally:
-        store.close()
+    verdict = _verdict()
     typer.echo(f"{verdict.head_seq} {verdict.head_hash}")
 
 
@@ -71,15 +68,11 @@ def list_command(
     last: Annotated[int, typer.Option(min=1, help="Show the last N entries.")] = 100,
 ) -> None:
     """Show audit entries, newest last."""
-    store = open_store()
-    try:
-        with store.session() as session:
-            query = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(last)
-            if deployment:
-                query = query.where(AuditEntry.deployment_id == deployment)
-            rows = list(reversed(session.scalars(query).all()))
-    finally:
-        store.close()
+    with opened() as store, store.session() as session:
+        query = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(last)
+        if deployment:
+            query = query.where(AuditEntry.deployment_id == deployment)
+        rows = list(reversed(session.scalars(query).all()))
     table = Table("seq", "at (UTC)", "actor", "action", "deployment", "target", "details")
     for row in rows:
         table.add_row(

@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from openlfr.cli.common import actor_name, console, open_store, settings
+from openlfr.cli.common import actor_name, console, settings
+from openlfr.cli.stored import opened
 
 EPILOG = (
     "Example:\n\n  lfr deployment run 20261126-a1b2c3 --as insp.operator\n\n"
@@ -25,11 +26,8 @@ def run_command(
     store before any notification leaves; counts of frames, faces and tracks go to the deployment record."""
     from openlfr.deploy.live import run_deployment
 
-    store = open_store()
-    try:
+    with opened() as store:
         summary = run_deployment(store, settings(), deployment_id, actor or actor_name())
-    finally:
-        store.close()
     console.print(
         f"run {summary.run_id} of {deployment_id}: {summary.frames} frames, {summary.faces_seen} faces, "
         f"{summary.tracks} tracks, {summary.faces_searched} searched, {summary.alerts} alerts"

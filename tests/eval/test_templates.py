@@ -211,7 +211,8 @@ def test_templates_command_scores_with_a_cohort_set_aside(shared_data: Path, tmp
         timeout=900,
     )
     assert out.returncode == 0, out.stderr
-    cosine, config, together = json.loads((tmp_path / "t" / "results.json").read_text())["results"].values()
+    results = json.loads((tmp_path / "t" / "results.json").read_text())["results"]
+    cosine, config, together, one, fused = results.values()
     assert [a["arm"] for a in together] == [
         "1 image (baseline); cosine",
         "3 images, fused (mean); cosine",
@@ -223,10 +224,12 @@ def test_templates_command_scores_with_a_cohort_set_aside(shared_data: Path, tmp
         config[0]["at_target_fpir"],
     ]
     assert together[3]["fnir_change"]["0.2"]["low"] <= together[3]["fnir_change"]["0.2"]["high"]
+    assert list(results)[3:] == ["Scorings compared, 1 image (baseline)", "Scorings compared, 3 images, fused (mean)"]
+    assert [a["arm"] for a in one + fused] == [a["arm"] for a in together[::2] + together[1::2]]
     # the cohort (half the one-image identities) is never searched, under either scoring
     split = cohort_split(load_manifest(manifest), seed=0)
     singles, left_out = 20, 8 - together[0]["watchlist_size"]  # people of small_manifest not enrolled (5 images)
     assert 0 < len(split.cohort) < singles
-    assert {a["nonmated_probes"] for a in (*cosine, *config, *together)} == {together[0]["nonmated_probes"]}
+    assert {a["nonmated_probes"] for a in (*cosine, *config, *together, *fused)} == {together[0]["nonmated_probes"]}
     assert 0 < together[0]["nonmated_probes"] <= singles - len(split.cohort) + 5 * left_out
     assert "cohort of" in (tmp_path / "t" / "report.html").read_text()

@@ -131,6 +131,9 @@ def templates_command(
                 ]
     if len(scorers) > 1:
         _add("Enrolment and scoring together", best, full, sections, results)
+        for name in dict.fromkeys((parts[0][2][0].name, fused_name)):
+            same = [r for r in best if r.arm.name.startswith(f"{name};")]
+            _add(f"Scorings compared, {name}", same, full, sections, results)
     change = "Change: FNIR minus the first row's, in points, 95% paired bootstrap over the probes; * excludes 0."
     sections.insert(1, Section("Reading the tables", change))
     timing = _timing([("default core", cfg), *configs.items()], [s.path for s in sub.mated[:timing_faces]])

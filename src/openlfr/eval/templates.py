@@ -14,9 +14,9 @@ A subject's score is its best template's (a fused template is one more template)
 Euclidean similarity (``match/similarity.py``), cosine similarity, or cosine normalised against a cohort
 (``match/scoring.py``, as section 6 of EVALUATION.md). With a cohort, the split is made on what
 ``protocol.cohort_split`` leaves: cohort faces (a seeded half of the one-image identities) are never
-probes and never enrolled, and every scoring is measured on the same probes. Figures: FNIR at target FPIRs with
-Wilson 95% intervals (``identify.measure``), and the change between two ways on the same probes with a
-paired bootstrap interval (``paired_difference``).
+probes and never enrolled, and every scoring is measured on the same probes. Figures: FNIR at target
+FPIRs with Wilson 95% intervals (``identify.measure``), and the change between two ways on the same
+probes with a paired bootstrap interval (``paired_difference``).
 """
 
 from __future__ import annotations

@@ -33,11 +33,12 @@ EPILOG = (
     "Variants: flip (mirror TTA), jitterN (dlib's N random jitters), lm68 (68-point alignment; its training "
     "data is non-commercial), joined by + to combine (flip+lm68). Each embeds only the variant subset "
     "(--variant-identities x (enrol images + probes) + --variant-nonmated images) and is cached under its own key.\n\n"
-    "Scorings: euclidean (today's), cosine, config (the configured [match.normalisation]), z, t or zt (that "
+    "Scorings: euclidean (today's), cosine, config (the configured match.normalisation), z, t or zt (that "
     "method with the configured top-k and fair clusters). With any normalised scoring, a seeded half of the "
     "one-image identities becomes the cohort (protocol.cohort_split) and is never searched, for every scoring "
     "alike; normalised scorings measure the enrolment table only (the variants have no cohort of their own), "
-    "and a last table sets 1 image and the fused images side by side under each scoring."
+    "and the last tables compare 1 image and the fused images across scorings (paired). --variants '' "
+    "leaves the variant tables out."
 )
 NORMALISED = ("config", "z", "t", "zt")
 

@@ -12,11 +12,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from openlfr.config import ScoringConfig
 from openlfr.eval import templates
-from openlfr.eval.datasets import Sample, load
-from openlfr.eval.protocol import Searches
+from openlfr.eval.datasets import Sample, load, load_manifest
+from openlfr.eval.identify import normalised_scorer
+from openlfr.eval.protocol import Searches, cohort_split
 from openlfr.eval.protocol import search as one_template_search
 from openlfr.eval.templates import Gallery, TemplateSplit, build_gallery, template_split
+from openlfr.match.scoring import build_scoring
 
 
 def _lfw(shared: Path) -> list[Sample]:
@@ -106,6 +109,23 @@ def test_search_scores_a_subject_by_its_best_template() -> None:
     assert separate.mated_mate_score[0] > 0.99 and separate.mated_mate_rank[0] == 1  # a2 equals the probe
 
 
+def test_normalised_search_without_normalisation_ranks_as_cosine() -> None:
+    rng = np.random.default_rng(2)
+    gallery, mated, nonmated, cohort = (rng.normal(size=(n, 8)).astype(np.float32) for n in (6, 9, 11, 40))
+    ids, mated_ids = list("abcabc"), list("abcabcabc")
+    plain = build_scoring(ScoringConfig(method="cosine", top_k=None, fair_clusters=0), cohort)
+    ours = templates.search(Gallery(gallery, ids), mated, mated_ids, nonmated, scorer=normalised_scorer(plain))
+    unit = templates.search(
+        Gallery(templates.unit(gallery), ids), templates.unit(mated), mated_ids, templates.unit(nonmated)
+    )
+    np.testing.assert_array_equal(ours.mated_mate_rank, unit.mated_mate_rank)
+    for a, b in ((ours.mated_mate_score, unit.mated_mate_score), (ours.nonmated_top, unit.nonmated_top)):
+        np.testing.assert_array_equal(np.argsort(a), np.argsort(b))  # another scale, the same order
+    zt = build_scoring(ScoringConfig(method="zt", top_k=10, fair_clusters=3), cohort)
+    normed = templates.search(Gallery(gallery, ids), mated, mated_ids, nonmated, scorer=normalised_scorer(zt))
+    assert not np.allclose(normed.nonmated_top, ours.nonmated_top)
+
+
 def small_manifest(shared: Path, folder: Path) -> Path:
     """8 LFW people with 4 or more images (their first 5), 10 with one, 10 FairFace faces, as one CSV."""
     samples = load(["lfw", "fairface"], shared)
@@ -177,3 +197,39 @@ def test_paired_difference_is_zero_for_the_same_searches_and_clear_for_a_real_ga
         templates.paired_difference(weak, strong, 1e-4)
     with pytest.raises(ValueError, match="same probes"):
         templates.paired_difference(weak, Searches(nonmated[:5], np.ones(5, np.int64), nonmated), 0.01)
+
+
+def test_templates_command_scores_with_a_cohort_set_aside(shared_data: Path, tmp_path: Path, eval_cache: Path) -> None:
+    manifest = small_manifest(shared_data, tmp_path / "small")
+    args = ["--data", str(manifest), "--cache", str(eval_cache), "--variants", "", "--timing-faces", "1"]
+    args += ["--fpirs", "0.2", "--scoring", "cosine,config", "-o", str(tmp_path / "t")]
+    out = subprocess.run(
+        [sys.executable, "-m", "openlfr", "eval", "templates", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+        timeout=900,
+    )
+    assert out.returncode == 0, out.stderr
+    results = json.loads((tmp_path / "t" / "results.json").read_text())["results"]
+    cosine, config, together, one, fused = results.values()
+    assert [a["arm"] for a in together] == [
+        "1 image (baseline); cosine",
+        "3 images, fused (mean); cosine",
+        "1 image (baseline); config",
+        "3 images, fused (mean); config",
+    ]
+    assert together[:2] != together[2:] and [together[0]["at_target_fpir"], together[2]["at_target_fpir"]] == [
+        cosine[0]["at_target_fpir"],
+        config[0]["at_target_fpir"],
+    ]
+    assert together[3]["fnir_change"]["0.2"]["low"] <= together[3]["fnir_change"]["0.2"]["high"]
+    assert list(results)[3:] == ["Scorings compared, 1 image (baseline)", "Scorings compared, 3 images, fused (mean)"]
+    assert [a["arm"] for a in one + fused] == [a["arm"] for a in together[::2] + together[1::2]]
+    # the cohort (half the one-image identities) is never searched, under either scoring
+    split = cohort_split(load_manifest(manifest), seed=0)
+    singles, left_out = 20, 8 - together[0]["watchlist_size"]  # people of small_manifest not enrolled (5 images)
+    assert 0 < len(split.cohort) < singles
+    assert {a["nonmated_probes"] for a in (*cosine, *config, *together, *fused)} == {together[0]["nonmated_probes"]}
+    assert 0 < together[0]["nonmated_probes"] <= singles - len(split.cohort) + 5 * left_out
+    assert "cohort of" in (tmp_path / "t" / "report.html").read_text()

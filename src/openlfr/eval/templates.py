@@ -11,9 +11,12 @@ non-mated probe (``nonmated`` of them drawn, or all). Images with no face detect
 enrolment and a live camera would.
 
 A subject's score is its best template's (a fused template is one more template); scores are today's
-Euclidean similarity (``match/similarity.py``) or cosine similarity. Figures: FNIR at target FPIRs with
-Wilson 95% intervals (``identify.measure``), and the change between two ways on the same probes with a
-paired bootstrap interval (``paired_difference``).
+Euclidean similarity (``match/similarity.py``), cosine similarity, or cosine normalised against a cohort
+(``match/scoring.py``, as section 6 of EVALUATION.md). With a cohort, the split is made on what
+``protocol.cohort_split`` leaves: cohort faces (a seeded half of the one-image identities) are never
+probes and never enrolled, and every scoring is measured on the same probes. Figures: FNIR at target
+FPIRs with Wilson 95% intervals (``identify.measure``), and the change between two ways on the same
+probes with a paired bootstrap interval (``paired_difference``).
 """
 
 from __future__ import annotations
@@ -33,10 +36,10 @@ from numpy.typing import NDArray
 from openlfr.analysis import FaceAnalyzer
 from openlfr.config import Settings
 from openlfr.eval.datasets import Sample
-from openlfr.eval.identify import IdentifyResult, Vector, measure
-from openlfr.eval.protocol import Searches
+from openlfr.eval.identify import IdentifyResult, Vector, measure, normalised_scorer
+from openlfr.eval.protocol import Searches, distance_scorer
 from openlfr.match.enrol import fuse
-from openlfr.match.similarity import euclidean_distances, similarity_from_distance
+from openlfr.match.scoring import Scoring as Normaliser
 
 Mode = Literal["separate", "fused", "both"]
 Weighting = Literal["none", "quality"]
@@ -131,17 +134,19 @@ def search(
     mated_ids: Sequence[str],
     nonmated: NDArray[np.float32],
     chunk: int = 2048,
+    scorer: Callable[[NDArray[np.float32]], Callable[[NDArray[np.float32]], NDArray[np.float64]]] = distance_scorer,
 ) -> Searches:
-    """Every probe against every template; a subject's score is its best template's."""
+    """Every probe against every template; a subject's score is its best template's. ``scorer`` as in
+    ``protocol.search``: from the templates to the function from probes to their similarities."""
     identities = sorted(set(gallery.owners))
     column = {identity: i for i, identity in enumerate(identities)}
     owner_col = np.array([column[o] for o in gallery.owners])
     order = np.argsort(owner_col, kind="stable")
     starts = np.searchsorted(owner_col[order], np.arange(len(identities)))
-    templates = gallery.vectors[order]
+    score = scorer(gallery.vectors[order])
 
     def best(probes: NDArray[np.float32]) -> NDArray[np.float64]:
-        sims = similarity_from_distance(euclidean_distances(probes, templates))
+        sims = score(probes)
         out: NDArray[np.float64] = np.maximum.reduceat(sims, starts, axis=1)
         return out
 
@@ -188,10 +193,11 @@ def run_arm(
     embeddings: Mapping[str, Mapping[Path, Vector]],
     quality: Mapping[Path, float],
     targets: Sequence[float] = FPIR_TARGETS,
-    scoring: Scoring = "euclidean",
+    scoring: Scoring | Normaliser = "euclidean",
 ) -> ArmResult:
-    """The identification figures of ``arm`` on ``split``, scored by today's Euclidean similarity or by
-    cosine (issue 6, item 1); ``embeddings`` maps each variant to its templates."""
+    """The identification figures of ``arm`` on ``split``, scored by today's Euclidean similarity, by
+    cosine, or normalised against a cohort (a ``match.scoring.Scoring``; issue 6, item 1); ``embeddings``
+    maps each variant to its templates."""
     gallery = build_gallery(split, embeddings[arm.enrol_variant], arm.k, arm.mode, arm.weighting, quality)
     probes = embeddings[arm.probe_variant]
 
@@ -205,6 +211,7 @@ def run_arm(
         rows(np.stack([probes[s.path] for s in split.mated]).astype(np.float32)),
         [s.identity for s in split.mated],
         rows(np.stack([probes[s.path] for s in split.nonmated]).astype(np.float32)),
+        scorer=normalised_scorer(scoring) if isinstance(scoring, Normaliser) else distance_scorer,
     )
     return ArmResult(arm, measure(searches, len(split.enrol), targets, thresholds=(), ranks=(1,)), searches)
 

@@ -33,9 +33,10 @@ from openlfr.store import audit
 from openlfr.store.audit import AuditAction
 from openlfr.store.db import Store, checkpoint
 from openlfr.store.models import Deployment, DeploymentCamera
+from openlfr.store.times import as_utc
 
 from . import watchlists
-from .views import DeploymentStatus, DeploymentView, as_utc, deployment_view
+from .views import DeploymentStatus, DeploymentView, deployment_view
 
 MIN_JUSTIFICATION = 20
 """The fewest characters a hand-set threshold's justification may have."""

@@ -36,8 +36,7 @@ from openlfr.store import audit
 from openlfr.store.audit import AuditAction
 from openlfr.store.db import Store
 from openlfr.store.models import AlertRow, Deployment, DeploymentRun, WatchlistEntry
-
-from .views import as_utc, opt_utc
+from openlfr.store.times import as_utc, opt_utc
 
 
 class ExportFormat(StrEnum):

@@ -7,11 +7,12 @@ operator app read these instead.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from openlfr.config import CameraConfig
 from openlfr.store.models import Deployment, WatchlistEntry
+from openlfr.store.times import as_utc, opt_utc
 
 
 class DeploymentStatus(StrEnum):
@@ -23,15 +24,6 @@ class DeploymentStatus(StrEnum):
     LIVE = "live"
     ENDED = "ended"
     CLOSED = "closed"
-
-
-def as_utc(at: datetime) -> datetime:
-    """``at`` in UTC; a naive time (SQLite returns them) is UTC, since the store only writes UTC."""
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-
-
-def opt_utc(at: datetime | None) -> datetime | None:
-    return None if at is None else as_utc(at)
 
 
 @dataclass(frozen=True, slots=True)

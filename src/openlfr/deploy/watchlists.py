@@ -24,9 +24,8 @@ from openlfr.match.scoring import Scoring
 from openlfr.match.watchlist import Manifest, Subject, TemplateRecord, Watchlist, scoring_from_arrays
 from openlfr.store.crypto import Cipher
 from openlfr.store.models import Deployment, EntryTemplate, WatchlistEntry
+from openlfr.store.times import as_utc
 from openlfr.types import Category
-
-from .views import as_utc
 
 # Left out of the stored manifest: subjects become rows, templates become encrypted rows.
 _PER_ENTRY = {"subjects", "templates"}

@@ -35,6 +35,7 @@ from numpy.typing import NDArray
 
 from openlfr.analysis import FaceAnalyzer
 from openlfr.config import Settings
+from openlfr.eval import protocol
 from openlfr.eval.datasets import Sample
 from openlfr.eval.identify import IdentifyResult, Vector, measure, normalised_scorer
 from openlfr.eval.protocol import Searches, distance_scorer
@@ -143,28 +144,15 @@ def search(
     owner_col = np.array([column[o] for o in gallery.owners])
     order = np.argsort(owner_col, kind="stable")
     starts = np.searchsorted(owner_col[order], np.arange(len(identities)))
-    score = scorer(gallery.vectors[order])
+    ordered = gallery.vectors[order]
+    score = scorer(ordered)
 
     def best(probes: NDArray[np.float32]) -> NDArray[np.float64]:
-        sims = score(probes)
-        out: NDArray[np.float64] = np.maximum.reduceat(sims, starts, axis=1)
+        out: NDArray[np.float64] = np.maximum.reduceat(score(probes), starts, axis=1)
         return out
 
-    mate_score, mate_rank, top = [], [], []
-    for start in range(0, len(mated), chunk):
-        sims = best(mated[start : start + chunk])
-        cols = np.array([column[i] for i in mated_ids[start : start + chunk]])
-        own = sims[np.arange(len(cols)), cols]
-        mate_score.append(own)
-        mate_rank.append(1 + np.sum(sims > own[:, None], axis=1))
-    for start in range(0, len(nonmated), chunk):
-        top.append(best(nonmated[start : start + chunk]).max(axis=1))
-    empty = np.zeros(0)
-    return Searches(
-        np.concatenate(mate_score) if mate_score else empty,
-        np.concatenate(mate_rank).astype(np.int64) if mate_rank else empty.astype(np.int64),
-        np.concatenate(top) if top else empty,
-    )
+    # One column per subject (its best template): protocol.search does the rest.
+    return protocol.search(ordered, identities, mated, list(mated_ids), nonmated, chunk, scorer=lambda _: best)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,13 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openlfr.alert.serialize import alert_to_json
-from openlfr.deploy.views import DeploymentStatus, as_utc, opt_utc
+from openlfr.deploy.views import DeploymentStatus
 from openlfr.errors import DeploymentError, DeploymentStateError, ReviewError
 from openlfr.review.adjudication import AdjudicationEvent, AlertState, AlertStatus, Stage, check, derive
 from openlfr.store import audit
 from openlfr.store.audit import AuditAction
 from openlfr.store.db import Store
 from openlfr.store.models import Adjudication, AlertRow, Deployment, LegalHold, WatchlistEntry
+from openlfr.store.times import as_utc, opt_utc
 from openlfr.types import Alert
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from openlfr.errors import AuditChainError
 from openlfr.store.models import AuditEntry, AuditHead
+from openlfr.store.times import as_utc
 
 GENESIS = "0" * 64
 Detail = str | int | float | bool | None
@@ -54,8 +55,7 @@ class AuditAction(StrEnum):
 
 def utc_text(at: datetime) -> str:
     """``at`` as the fixed-width UTC text that is hashed (a naive time, as SQLite returns it, is UTC)."""
-    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-    return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return as_utc(at).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def entry_hash(

@@ -19,7 +19,7 @@ from openlfr.analysis import FaceAnalyzer
 from openlfr.cli.common import console, progress
 from openlfr.config import ScoringConfig, Settings
 from openlfr.errors import OpenLFRError
-from openlfr.eval import demographics, identify
+from openlfr.eval import demographics, identify, overlap
 from openlfr.eval.cache import CENTRE_BOX, EmbeddingCache, embed_all
 from openlfr.eval.datasets import Sample, load
 from openlfr.eval.identify import Rate, SearchedSplit, Vector
@@ -76,8 +76,8 @@ class Prepared:
         excluded = self.exclude_fallbacks and sample.path in self.fallbacks
         return None if excluded else self.templates.get(sample.path)
 
-    def search(self, size: int, seed: int) -> SearchedSplit:
-        split = open_set_split(self.samples, size, seed)
+    def search(self, size: int, seed: int, enrol_images: int = 1) -> SearchedSplit:
+        split = open_set_split(self.samples, size, seed, enrol_images)
         left_out = self.fallbacks if self.exclude_fallbacks else ()
         return identify.search_split(split, self.templates, left_out, self.scoring)
 
@@ -120,8 +120,11 @@ def prepare(
     exclude_fallbacks: bool,
     normalisation: ScoringConfig | None = None,
     seed: int = 0,
+    keep_overlap: bool = False,
 ) -> Prepared:
     samples = load([d.strip() for d in data.split(",") if d.strip()], shared)
+    cleaned = None if keep_overlap else overlap.drop_same(samples, shared)
+    samples = samples if cleaned is None else cleaned.kept
     missing = [s.path for s in samples if not s.path.is_file()]
     if missing:
         raise OpenLFRError(f"{len(missing)} image(s) missing, first {missing[0]} (give --shared-data)")
@@ -145,6 +148,7 @@ def prepare(
         f"box ({low:.0%}-{high:.0%} of the image) was embedded instead: "
         + ("those are left out" if exclude_fallbacks else "those are kept (--keep-fallbacks)")
         + f"; {unreadable} unreadable."
+        + ("" if cleaned is None else " " + cleaned.note())
     )
     templates = {p: e.vector for p, e in embedded.items()}
     prepared = Prepared(samples, templates, fallbacks, exclude_fallbacks, note)

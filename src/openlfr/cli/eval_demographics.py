@@ -32,6 +32,7 @@ from openlfr.cli.eval_options import (
     CachePath,
     CohortTopK,
     FairClusters,
+    KeepOverlap,
     Normalisation,
     OutDir,
     Seed,
@@ -61,12 +62,13 @@ def demographics_command(
     normalisation: Normalisation = "none",
     cohort_top_k: CohortTopK = None,
     fair_clusters: FairClusters = None,
+    keep_overlap: KeepOverlap = False,
 ) -> None:
     """FPIR and FNIR per group (sex, race, sex x race, age band, within each set) across a sweep of
     thresholds, with Wilson 95% intervals and max/min ratios; and 1:1 FMR within each group."""
     cfg = settings()
     scoring = scoring_config(cfg, normalisation, cohort_top_k, fair_clusters)
-    prepared = prepare(data, shared_data, cfg, cache, workers, exclude_fallbacks, scoring, seed)
+    prepared = prepare(data, shared_data, cfg, cache, workers, exclude_fallbacks, scoring, seed, keep_overlap)
     searched = prepared.search(watchlist_size, seed)
     s, split = searched.searches, searched.split
     sweep = [

@@ -30,7 +30,9 @@ from openlfr.cli.eval_options import (
     DEFAULT_WORKERS,
     CachePath,
     CohortTopK,
+    EnrolImages,
     FairClusters,
+    KeepOverlap,
     Normalisation,
     OutDir,
     Seed,
@@ -57,17 +59,19 @@ def identify_command(
     normalisation: Normalisation = "none",
     cohort_top_k: CohortTopK = None,
     fair_clusters: FairClusters = None,
+    keep_overlap: KeepOverlap = False,
+    enrol_images: EnrolImages = 1,
 ) -> None:
     """Open-set 1:N search (NIST FRTE style): FNIR at target FPIRs, FPIR and FNIR at thresholds, rank-k
     hit rates and DET curves, for each watchlist size."""
     cfg = settings()
     scoring = scoring_config(cfg, normalisation, cohort_top_k, fair_clusters)
-    prepared = prepare(data, shared_data, cfg, cache, workers, exclude_fallbacks, scoring, seed)
+    prepared = prepare(data, shared_data, cfg, cache, workers, exclude_fallbacks, scoring, seed, keep_overlap)
     targets, at, ks = floats(fpirs, "fpirs"), floats(thresholds, "thresholds"), ints(ranks, "ranks")
     results: list[tuple[SearchedSplit, identify.IdentifyResult]] = []
     sections = [Section("Protocol", f"{PROTOCOL} {prepared.note}")]
     for size in ints(sizes, "sizes"):
-        searched = prepared.search(size, seed)
+        searched = prepared.search(size, seed, enrol_images)
         result = identify.measure(searched.searches, len(searched.split.gallery), targets, at, ks)
         results.append((searched, result))
         table = _identify_table(result)

@@ -38,3 +38,21 @@ CohortTopK = Annotated[int | None, typer.Option("--cohort-top-k", min=0, help="O
 FairClusters = Annotated[
     int | None, typer.Option("--fair-clusters", min=0, help="Override fair_clusters (0: no fair normalisation).")
 ]
+KeepOverlap = Annotated[
+    bool,
+    typer.Option(
+        "--keep-overlap",
+        help="Keep the images reviewed as showing a watchlist person under another identity (a UTKFace crop of "
+        "an LFW celebrity; eval/identity_overlap.csv). Left out by default: searched as non-mated probes they "
+        "count as false alerts, and at FPIR 1e-3 a few of them set the threshold.",
+    ),
+]
+EnrolImages = Annotated[
+    int,
+    typer.Option(
+        "--enrol-images",
+        min=1,
+        help="Enrol each watchlist identity from up to this many images, fused into one template (never all of "
+        "its images: at least one stays a mated probe). 1: one image, as NIST's and NPL's single-image tests.",
+    ),
+]

@@ -28,6 +28,7 @@ from openlfr.cli.eval_options import (
     CachePath,
     CohortTopK,
     FairClusters,
+    KeepOverlap,
     Normalisation,
     OutDir,
     Seed,
@@ -56,6 +57,7 @@ def threshold_command(
     normalisation: Normalisation = "none",
     cohort_top_k: CohortTopK = None,
     fair_clusters: FairClusters = None,
+    keep_overlap: KeepOverlap = False,
 ) -> None:
     """Recommend a threshold for a false-alert budget (max false alerts per faces seen) at a watchlist
     size, from measured non-mated searches, with its intervals, the TPIR to expect and each group's FPIR."""
@@ -64,7 +66,7 @@ def threshold_command(
         raise OpenLFRError("--max-false-alerts must be above 0 and below --faces-per-deployment")
     cfg = settings()
     scoring = scoring_config(cfg, normalisation, cohort_top_k, fair_clusters)
-    prepared = prepare(data, shared_data, cfg, cache, workers, exclude_fallbacks, scoring, seed)
+    prepared = prepare(data, shared_data, cfg, cache, workers, exclude_fallbacks, scoring, seed, keep_overlap)
     available = len(open_set_split(prepared.samples, None, seed).gallery)
     if available < watchlist_size:
         raise OpenLFRError(

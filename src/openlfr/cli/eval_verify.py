@@ -20,6 +20,7 @@ from openlfr.cli.eval_options import (
     CachePath,
     CohortTopK,
     FairClusters,
+    KeepOverlap,
     Normalisation,
     OutDir,
     Seed,
@@ -59,6 +60,7 @@ def verify_command(
     normalisation: Normalisation = "none",
     cohort_top_k: CohortTopK = None,
     fair_clusters: FairClusters = None,
+    keep_overlap: KeepOverlap = False,
 ) -> None:
     """Measure 1:1 verification on LFW pairs: 10-fold accuracy, accuracy at the configured threshold,
     TAR at FAR 1e-2 and 1e-3, ROC and DET curves.
@@ -84,7 +86,7 @@ def verify_command(
     scoring = None
     config = scoring_config(cfg, normalisation, cohort_top_k, fair_clusters)
     if config is not None:
-        scoring = cohort_scoring(cfg, shared_data, cache, workers, config, seed, set(paths.values()))
+        scoring = cohort_scoring(cfg, shared_data, cache, workers, config, seed, set(paths.values()), keep_overlap)
     scores, broken_pairs = pair_scores(pair_list, items, scoring)
     same = np.array([p.same for p in pair_list])
     folds = np.array([p.fold for p in pair_list])
@@ -134,10 +136,12 @@ def cohort_scoring(
     config: ScoringConfig,
     seed: int,
     pair_images: set[Path],
+    keep_overlap: bool = False,
 ) -> Scoring:
     """The evaluation cohort (``protocol.cohort_split`` of LFW, FairFace and UTKFace, seed ``seed``) less
-    every image of the pairs, so that no pair image normalises itself."""
-    prepared = prepare("lfw,fairface,utkface", shared, cfg, cache, workers, True, config, seed)
+    every image of the pairs, so that no pair image normalises itself (and, unless ``keep_overlap``, the
+    images of LFW people under another identity: ``eval.overlap``)."""
+    prepared = prepare("lfw,fairface,utkface", shared, cfg, cache, workers, True, config, seed, keep_overlap)
     vectors = [v for s in prepared.cohort if s.path not in pair_images and (v := prepared.usable(s)) is not None]
     console.print(f"cohort for the pairs: {len(vectors)} faces (cohort images that are in a pair left out)")
     return build_scoring(config, np.stack(vectors).astype(np.float32))

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from openlfr.eval.datasets import Sample
 from openlfr.eval.protocol import (
     OpenSetSplit,
     Searches,
@@ -28,6 +29,7 @@ from openlfr.eval.protocol import (
     threshold_at_fpir,
     wilson_interval,
 )
+from openlfr.match.enrol import fuse
 from openlfr.match.scoring import Scoring
 
 FPIR_TARGETS = (1e-2, 1e-3, 1e-4)
@@ -186,6 +188,22 @@ def normalised_scorer(scoring: Scoring) -> Callable[[Vector], Callable[[Vector],
     return for_gallery
 
 
+def _enrolled(
+    gallery: Sequence[Sample],
+    more: Sequence[Sample],
+    templates: Mapping[Path, Vector | None],
+    stack: Callable[[Sequence[Path]], Vector],
+) -> Vector:
+    """One template per gallery identity: its image's, or fused (``match.enrol.fuse``) with its others."""
+    by_identity: dict[str, list[Path]] = {}
+    for s in more:
+        by_identity.setdefault(s.identity, []).append(s.path)
+    if not by_identity:
+        return stack([g.path for g in gallery])
+    rows = [fuse(stack([g.path, *by_identity.get(g.identity, [])])) for g in gallery]
+    return np.stack(rows).astype(np.float32) if rows else stack([])
+
+
 def search_split(
     split: OpenSetSplit,
     templates: Mapping[Path, Vector | None],
@@ -200,7 +218,8 @@ def search_split(
     enrolled = {g.identity for g in gallery}
     mated = [m for m in split.mated if m.identity in enrolled and m.path not in dropped]
     nonmated = [p for p in split.nonmated if p.path not in dropped]
-    split_kept = OpenSetSplit(gallery, mated, nonmated)
+    more = [s for s in split.more_enrolment if s.path not in dropped and templates.get(s.path) is not None]
+    split_kept = OpenSetSplit(gallery, mated, nonmated, tuple(s for s in more if s.identity in enrolled))
     m_ok = np.array([templates.get(m.path) is not None for m in mated], dtype=bool)
     n_ok = np.array([templates.get(p.path) is not None for p in nonmated], dtype=bool)
 
@@ -212,7 +231,7 @@ def search_split(
 
     readable_mated = [m for m, good in zip(mated, m_ok, strict=True) if good]
     found = search(
-        stack([g.path for g in gallery]),
+        _enrolled(gallery, more, templates, stack),
         [g.identity for g in gallery],
         stack([m.path for m in readable_mated]),
         [m.identity for m in readable_mated],

@@ -2,7 +2,9 @@
 
 The split: identities with at least two images are candidates for the watchlist; ``n`` of them are
 drawn (seeded), each enrolled with its first image (in file-name order), its other images becoming
-*mated* probes. Every image of an identity not enrolled is a *non-mated* probe (LFW's one-image
+*mated* probes. With ``enrol_images`` k > 1, each enrols from its first min(k, n - 1) images (a fused
+template, as ``match.enrol`` makes it), so that every candidate keeps at least one mated probe.
+Every image of an identity not enrolled is a *non-mated* probe (LFW's one-image
 people, LFW people not drawn, and every FairFace and UTKFace face).
 
 The measures, for a threshold T (on the similarity scale):
@@ -54,25 +56,32 @@ class OpenSetSplit:
     gallery: list[Sample]
     mated: list[Sample]
     nonmated: list[Sample]
+    more_enrolment: tuple[Sample, ...] = ()
+    """Enrolment images after each identity's first (``enrol_images`` > 1), fused with it."""
 
 
-def open_set_split(samples: list[Sample], n_enrolled: int | None, seed: int) -> OpenSetSplit:
-    """Enrol ``n_enrolled`` identities with two or more images (all of them if None); see the module doc."""
+def open_set_split(samples: list[Sample], n_enrolled: int | None, seed: int, enrol_images: int = 1) -> OpenSetSplit:
+    """Enrol ``n_enrolled`` identities with two or more images (all of them if None), each from its first
+    min(``enrol_images``, n - 1) images; see the module doc."""
+    if enrol_images < 1:
+        raise ValueError(f"enrol_images must be 1 or more, got {enrol_images}")
     by_identity: dict[str, list[Sample]] = defaultdict(list)
     for s in samples:
         by_identity[s.identity].append(s)
     multi = sorted(i for i, group in by_identity.items() if len(group) >= 2)
     rng = random.Random(seed)
     chosen = set(multi if n_enrolled is None else rng.sample(multi, min(n_enrolled, len(multi))))
-    gallery, mated, nonmated = [], [], []
+    gallery, mated, nonmated, more = [], [], [], []
     for identity, unsorted in by_identity.items():
         group = sorted(unsorted, key=lambda s: str(s.path))
         if identity in chosen:
+            k = min(enrol_images, len(group) - 1)
             gallery.append(group[0])
-            mated.extend(group[1:])
+            more.extend(group[1:k])
+            mated.extend(group[k:])
         else:
             nonmated.extend(group)
-    return OpenSetSplit(sorted(gallery, key=lambda s: s.identity), mated, nonmated)
+    return OpenSetSplit(sorted(gallery, key=lambda s: s.identity), mated, nonmated, tuple(more))
 
 
 @dataclass(frozen=True, slots=True)

@@ -198,8 +198,13 @@ def ints(text: str, name: str) -> list[int]:
 def counts(searched: SearchedSplit) -> str:
     split = searched.split
     by_set = {d: sum(1 for s in split.nonmated if s.dataset == d) for d in sorted({s.dataset for s in split.nonmated})}
+    fused = (
+        f" ({len(split.more_enrolment) + len(split.gallery)} enrolment images, fused per identity)"
+        if split.more_enrolment
+        else ""
+    )
     return (
-        f"{len(split.gallery)} enrolled identities, {len(split.mated)} mated probes, {len(split.nonmated)} "
+        f"{len(split.gallery)} enrolled identities{fused}, {len(split.mated)} mated probes, {len(split.nonmated)} "
         f"non-mated probes ({', '.join(f'{d} {n}' for d, n in by_set.items())}); "
         f"{searched.unreadable_probes} unreadable probe(s) counted as failures, "
         f"{searched.unenrollable} identity(ies) left out for an unreadable enrolment image; "

@@ -185,7 +185,7 @@ def check_disjoint(watchlist: Watchlist, cohort: Cohort) -> None:
 
 def require_embedders(watchlist: Watchlist, cohort: Cohort) -> None:
     """Refuse a cohort made by another embedder, or without the fused watchlist's second embedder."""
-    watchlist.require_embedder(cohort.embedder)
+    watchlist.require_embedder(cohort.embedder, None if watchlist.second is None else watchlist.second.identity)
     if watchlist.second is None or (cohort.second is not None and cohort.second_embedder == watchlist.second.identity):
         return
     has = f"templates of {cohort.second_embedder}" if cohort.second is not None else "no second embedder's templates"

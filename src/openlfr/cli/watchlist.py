@@ -32,7 +32,7 @@ WatchlistArg = Annotated[Path, typer.Argument(help="A watchlist file made by 'lf
     epilog="Examples:\n\n  lfr watchlist calibrate event.lfrw --cohort fairface.lfrc --fpir 0.001\n\n"
     "  lfr watchlist calibrate event.lfrw --cohort fairface.lfrc --normalisation none   (distance scores, as v1)\n\n"
     "  lfr --config fused.toml watchlist calibrate event.lfrw --cohort both.lfrc   (score fusion: watchlist and "
-    "cohort made with the same [second_embedder]; thresholds set on the fused scores)",
+    "cohort made with the same second_embedder setting; thresholds set on the fused scores)",
 )
 def calibrate_command(
     watchlist: WatchlistArg,

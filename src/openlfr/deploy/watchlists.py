@@ -53,7 +53,7 @@ def import_watchlist(
     if watchlist.second is not None:
         raise FusionNotStoredError(
             f"watchlist '{watchlist.name}' fuses the scores of a second embedder ({watchlist.second.identity}), "
-            "which stored deployments do not support yet; import one enrolled without [second_embedder]"
+            "which stored deployments do not support yet; import one enrolled with no second_embedder set"
         )
     subjects = watchlist.manifest.subjects
     if not subjects:

@@ -191,7 +191,7 @@ def require_embedders(watchlist: Watchlist, cohort: Cohort) -> None:
     has = f"templates of {cohort.second_embedder}" if cohort.second is not None else "no second embedder's templates"
     raise EmbedderMismatchError(
         f"watchlist '{watchlist.name}' fuses second embedder {watchlist.second.identity}, but the cohort "
-        f"({cohort.source}) has {has}; build it with the same [second_embedder] configured (lfr cohort build)"
+        f"({cohort.source}) has {has}; build it with the same second_embedder set (lfr cohort build)"
     )
 
 

@@ -93,7 +93,7 @@ def mismatch(first: str, enrolled: str | None, configured: str | None) -> str | 
         why = f"fuses the scores of embedders {first} and {enrolled}, but no second embedder is configured"
     else:
         why = f"was enrolled with second embedder {enrolled}, but the configured second embedder is {configured}"
-    return f"{why}; configure the same second embedder ([second_embedder]) or re-enrol it"
+    return f"{why}; set second_embedder in the config to the same model, or re-enrol it"
 
 
 def from_arrays(

@@ -253,13 +253,16 @@ class CameraPipeline:
             self.metrics.stage("embed", t0 - pending.submitted, len(templates))
             self.metrics.count(embeddings=len(templates))
             for (track, book, shot), template, second in zip(pending.wanted, templates, seconds, strict=True):
-                self._match(track, book, shot, template, second)
+                if second is not None:
+                    book.add_second(shot, second)  # first: _match searches with the track's second template
+                self._match(track, book, shot, template)
             self.metrics.stage("match", time.perf_counter() - t0, len(templates))
         self._pending = still
 
-    def _match(self, track: Track, book: ShotBook, shot: Shot, template: Template, second: Template | None) -> None:
+    def _match(self, track: Track, book: ShotBook, shot: Shot, template: Template) -> None:
         vector = book.add(shot, template)
-        fused = None if second is None else book.add_second(shot, second)[np.newaxis, :]
+        second = book.second_template()  # None without a second embedder
+        fused = None if second is None else second[np.newaxis, :]
         [candidates] = matcher.search(self.watchlist, vector[np.newaxis, :], k=1, index=self._index, second=fused)
         best = matcher.best_match(candidates)
         if best is None or not self._gate.admit(best.subject_id, shot.frame_pts, book.alerted):

@@ -72,10 +72,13 @@ class ShotBook:
         self.vectors.append((max(shot.quality.score, 1e-3), template.vector))
         return _weighted_mean(self.vectors)
 
-    def add_second(self, shot: Shot, template: Template) -> np.ndarray:
-        """Take the second embedder's embedding of ``shot`` (after ``add``); return its track template."""
+    def add_second(self, shot: Shot, template: Template) -> None:
+        """Take the second embedder's embedding of ``shot`` (score fusion)."""
         self.second_vectors.append((max(shot.quality.score, 1e-3), template.vector))
-        return _weighted_mean(self.second_vectors)
+
+    def second_template(self) -> np.ndarray | None:
+        """The track's second-embedder template (quality-weighted mean), or None without one."""
+        return _weighted_mean(self.second_vectors) if self.second_vectors else None
 
     @staticmethod
     def crop(frame: Frame, face: AlignedFace, margin: float = 0.4) -> RGBImage:

@@ -11,10 +11,12 @@ import psutil
 import pytest
 
 from doubles import CollectingSink
+from match.test_second import TINY_DIM, build_fused
 from openlfr.analysis import FaceAnalyzer
 from openlfr.app import LiveApp
 from openlfr.config import CameraConfig, LiveConfig, Settings
-from openlfr.errors import UncalibratedError
+from openlfr.errors import EmbedderMismatchError, UncalibratedError
+from openlfr.match import matcher
 from openlfr.match.calibrate import apply, build_cohort, calibrate
 from openlfr.match.enrol import enrol
 from openlfr.match.sources import EnrolItem
@@ -101,3 +103,29 @@ def test_an_uncalibrated_threshold_is_refused_unless_overridden(demo: Path, demo
     assert alerts, "the demo clip shows people on the demo watchlist"
     assert all(a.uncalibrated for a in alerts)
     assert all(s.uncalibrated for s in app.snapshots())
+
+
+def test_a_fused_watchlist_runs_live_with_both_embedders(
+    analyzer: FaceAnalyzer, demo: Path, shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Score fusion live (the tiny ONNX model as the second embedder: plumbing, not accuracy): every track
+    template is searched with its second template, through the one live path, to calibrated alerts."""
+    fused = build_fused(analyzer, tmp_path, shared_data, demo)
+    camera = CameraConfig(id="demo", source=str(demo / "video" / "walkthrough.mp4"), realtime=False)
+    with pytest.raises(EmbedderMismatchError, match="no second embedder is configured"):
+        LiveApp(Settings(), fused.calibrated, [camera], sink=CollectingSink()).start()
+    searched: list[tuple[int, int]] = []
+    search = matcher.search
+
+    def spy(*args: object, **kwargs: object) -> object:
+        second = kwargs.get("second")
+        searched.append((0, 0) if second is None else second.shape)  # type: ignore[attr-defined]
+        return search(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(matcher, "search", spy)
+    sink = CollectingSink()
+    app = LiveApp(fused.analyzer.settings, fused.calibrated, [camera], sink=sink)
+    app.run()
+    assert searched and set(searched) == {(1, TINY_DIM)}, "each track template searched with its second one"
+    assert sink.alerts and {a.subject_id for a in sink.alerts} <= {"obama", "biden"}
+    assert not any(a.uncalibrated for a in sink.alerts), "the fused threshold is calibrated for fused scores"

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from openlfr.config import BlazeFaceDetectorConfig, HogDetectorConfig, Settings, load_settings
+from openlfr.config import (
+    BlazeFaceDetectorConfig,
+    DlibEmbedderConfig,
+    HogDetectorConfig,
+    OnnxEmbedderConfig,
+    Settings,
+    load_settings,
+)
 from openlfr.errors import ConfigError
 
 
@@ -25,6 +32,16 @@ def test_toml_selects_a_detector_by_type(tmp_path: Path) -> None:
     assert s.match.top_k == 3
 
 
+def test_a_second_embedder_is_off_by_default_and_any_embedder_type(tmp_path: Path) -> None:
+    assert Settings().second_embedder is None
+    path = tmp_path / "lfr.toml"
+    path.write_text("[second_embedder]\ntype = 'onnx'\npath = 'arcface.onnx'\n")
+    second = load_settings(path).second_embedder
+    assert isinstance(second, OnnxEmbedderConfig) and second.path == Path("arcface.onnx")
+    path.write_text("[second_embedder]\nflip = true\n")  # no type: dlib, as for [embedder]
+    assert load_settings(path).second_embedder == DlibEmbedderConfig(flip=True)
+
+
 def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LFR_DETECTOR__UPSAMPLE", "2")
     assert load_settings().detector.upsample == 2  # type: ignore[union-attr]
@@ -35,6 +52,7 @@ def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     [
         ("[detector]\ntype = 'hog'\nupsampel = 2\n", "detector.hog.upsampel: Extra inputs are not permitted"),
         ("[detectr]\ntype = 'hog'\n", "detectr: Extra inputs are not permitted"),
+        ("[second_embedder]\ntype = 'onnx'\npath = 'a.onnx'\npth = 1\n", "second_embedder.onnx.pth: Extra inputs"),
         ("[detector]\ntype = 'yolo'\n", "detector: Input tag 'yolo'"),
         ("[detector]\ntype = 'hog'\nupsample = 9\n", "upsample: Input should be less than or equal to 3"),
         ("[match]\ndefault_threshold = 1.5\n", "default_threshold"),

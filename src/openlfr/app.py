@@ -14,7 +14,7 @@ from openlfr.alert.base import AlertSink, FanOut, sinks
 from openlfr.config import CameraConfig, Settings
 from openlfr.detect.base import detectors
 from openlfr.embed.base import embedders
-from openlfr.embed.service import EmbedService, ProcessEmbedService, ThreadEmbedService
+from openlfr.embed.service import EmbedService, SecondEmbedding, start_service
 from openlfr.errors import ConfigError, UncalibratedError
 from openlfr.ingest.video import open_source
 from openlfr.match.watchlist import Watchlist
@@ -45,6 +45,7 @@ class LiveApp:
         self._sink_override = sink
         self.pipelines: list[CameraPipeline] = []
         self._embed_service: EmbedService | None = None
+        self._second: SecondEmbedding | None = None
         self._sink: AlertSink | None = None
         self._metrics_server: object | None = None
         self._stop = threading.Event()
@@ -53,17 +54,27 @@ class LiveApp:
     def start(self) -> None:
         live = self.settings.live
         embedder = embedders.create(self.settings.embedder)
-        watchlist = self._load_watchlist(embedder.identity)
-        self._embed_service = (
-            ProcessEmbedService(self.settings.embedder) if live.embed_in_process else ThreadEmbedService(embedder)
-        )
+        second = embedders.create(self.settings.second_embedder) if self.settings.second_embedder else None
+        watchlist = self._load_watchlist(embedder.identity, None if second is None else second.identity)
+        self._embed_service = start_service(self.settings.embedder, embedder, live.embed_in_process)
+        if second is not None and self.settings.second_embedder is not None:  # score fusion
+            service = start_service(self.settings.second_embedder, second, live.embed_in_process)
+            self._second = SecondEmbedding(second, service)
         self._sink = self._sink_override or FanOut([sinks.create(c) for c in live.sinks])
         for camera in self.cameras:
             source = open_source(camera, live.reconnect)
             detector = detectors.create(live.detector)
             self.pipelines.append(
                 CameraPipeline(
-                    camera, source, self.settings, watchlist, detector, embedder, self._embed_service, self._sink
+                    camera,
+                    source,
+                    self.settings,
+                    watchlist,
+                    detector,
+                    embedder,
+                    self._embed_service,
+                    self._sink,
+                    self._second,
                 )
             )
         for pipeline in self.pipelines:
@@ -73,12 +84,13 @@ class LiveApp:
         self._logger = threading.Thread(target=self._log_periodically, name="lfr-metrics-log", daemon=True)
         self._logger.start()
 
-    def _load_watchlist(self, identity: str) -> Watchlist:
+    def _load_watchlist(self, identity: str, second: str | None) -> Watchlist:
         if isinstance(self._watchlist, Watchlist):
             watchlist = self._watchlist
-            watchlist.require_embedder(identity)
+            watchlist.require_embedder(identity, second)
         else:
-            watchlist = Watchlist.load(self._watchlist, embedder=identity)
+            watchlist = Watchlist.load(self._watchlist, embedder=identity, second=second)
+        watchlist.fusion  # noqa: B018 - a fused watchlist must be normalised, override or not
         problem = watchlist.calibration_problem()
         if problem is None:
             return watchlist
@@ -111,6 +123,9 @@ class LiveApp:
         if self._embed_service is not None:
             self._embed_service.close()
             self._embed_service = None
+        if self._second is not None:
+            self._second.service.close()
+            self._second = None
         if self._metrics_server is not None:
             self._metrics_server.shutdown()  # type: ignore[attr-defined]
             self._metrics_server = None

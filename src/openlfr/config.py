@@ -333,6 +333,13 @@ class Settings(BaseSettings):
 
     detector: DetectorConfig = Field(default_factory=HogDetectorConfig)
     embedder: EmbedderConfig = Field(default_factory=DlibEmbedderConfig)
+    second_embedder: EmbedderConfig | None = Field(
+        None,
+        description="Score fusion (off by default): a second embedder of any type, e.g. a user's ONNX model. Every "
+        "face is then embedded by both, each normalised against its own cohort templates and the two scores "
+        "averaged; watchlists and cohorts must be made with the same pair. Example: [second_embedder] with "
+        'type = "onnx" and path = "arcface.onnx".',
+    )
     quality: QualityConfig = Field(default_factory=QualityConfig)
     images: ImageConfig = Field(default_factory=ImageConfig)
     match: MatchConfig = Field(default_factory=MatchConfig)

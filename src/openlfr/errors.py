@@ -21,7 +21,8 @@ sees one clear line::
     │   └── AuditChainError      the audit chain cannot be appended to (a broken head)
     ├── DeploymentError          a deployment action is not allowed, or what it needs is missing
     │   ├── DeploymentStateError not in this state (the message says what it needs)
-    │   └── DeploymentNotReadyError cannot go live (names every entry and field missing)
+    │   ├── DeploymentNotReadyError cannot go live (names every entry and field missing)
+    │   └── FusionNotStoredError a watchlist fusing two embedders cannot be stored in a deployment yet
     └── ReviewError              an alert cannot be found, shown, adjudicated, held or released
 """
 
@@ -110,3 +111,7 @@ class DeploymentNotReadyError(DeploymentError):
 
 class ReviewError(OpenLFRError):
     """An alert cannot be found, shown, adjudicated, held or released as asked."""
+
+
+class FusionNotStoredError(DeploymentError):
+    """A watchlist that fuses two embedders' scores cannot be stored in a deployment (not yet supported)."""

@@ -6,6 +6,9 @@ Two threads per camera and a shared embedding worker:
     analysis thread  detect -> track -> align + quality -> best shots -> (embed, async) -> match -> alert
     embed service    a worker process embedding the shots that deserve it (see embed/service.py)
 
+With a second embedder (score fusion), each wanted shot is also aligned for it and embedded by its own
+service; the track keeps a template per embedder and the watchlist fuses their normalised scores.
+
 Memory is bounded: the queue holds at most ``queue_frames`` frames, each track at most ``best_shots``
 crops, and a track's crops and templates are dropped when it ends; only counts survive.
 """
@@ -28,7 +31,7 @@ from openlfr.config import CameraConfig, Settings
 from openlfr.detect.base import FaceDetector
 from openlfr.embed import quality
 from openlfr.embed.base import Embedder
-from openlfr.embed.service import EmbedService
+from openlfr.embed.service import EmbedService, SecondEmbedding
 from openlfr.ingest.video import VideoSource, is_live_source
 from openlfr.match import matcher
 from openlfr.match.watchlist import Watchlist
@@ -95,6 +98,10 @@ class _Pending:
     future: Future[list[Template]]
     wanted: list[tuple[Track, ShotBook, Shot]]
     submitted: float
+    second: Future[list[Template]] | None = None
+
+    def done(self) -> bool:
+        return self.future.done() and (self.second is None or self.second.done())
 
 
 class CameraPipeline:
@@ -110,6 +117,7 @@ class CameraPipeline:
         embedder: Embedder,
         embed_service: EmbedService,
         sink: AlertSink,
+        second: SecondEmbedding | None = None,
     ) -> None:
         self.camera = camera
         self.source = source
@@ -119,6 +127,7 @@ class CameraPipeline:
         self.embedder = embedder
         self.embed_service = embed_service
         self.sink = sink
+        self.second = second
         self.metrics = CameraMetrics(camera.id, source_probe=lambda: (source.state, source.stats.reconnects))
         self.metrics.uncalibrated = watchlist.calibration_problem() is not None
         self.tracker = Tracker(camera.id, settings.live.tracker)
@@ -135,7 +144,8 @@ class CameraPipeline:
     # -- lifecycle --------------------------------------------------------------------------------
 
     def start(self) -> None:
-        self.watchlist.require_embedder(self.embedder.identity)
+        second = None if self.second is None else self.second.embedder.identity
+        self.watchlist.require_embedder(self.embedder.identity, second)
         for target, name in ((self._read, "reader"), (self._analyse_loop, "analysis")):
             thread = threading.Thread(target=self._guard(target), name=f"lfr-{self.camera.id}-{name}", daemon=True)
             thread.start()
@@ -224,27 +234,36 @@ class CameraPipeline:
                 wanted.append((track, book, shot))
         if wanted:
             future = self.embed_service.submit([shot.face for _, _, shot in wanted])
-            self._pending.append(_Pending(future, wanted, time.perf_counter()))
+            second = None
+            if self.second is not None:  # the same faces, aligned as the second embedder wants
+                faces = self.second.embedder.align(frame.image, [shot.face.detection for _, _, shot in wanted])
+                second = self.second.service.submit(faces)
+            self._pending.append(_Pending(future, wanted, time.perf_counter(), second))
 
     def _collect(self, block: bool) -> None:
         still: list[_Pending] = []
         for pending in self._pending:
-            if not block and not pending.future.done():
+            if not block and not pending.done():
                 still.append(pending)
                 continue
             templates = pending.future.result()
+            seconds = pending.second.result() if pending.second is not None else [None] * len(templates)
             t0 = time.perf_counter()
             # Embedding as the camera sees it: from submitting the batch to having its result.
             self.metrics.stage("embed", t0 - pending.submitted, len(templates))
             self.metrics.count(embeddings=len(templates))
-            for (track, book, shot), template in zip(pending.wanted, templates, strict=True):
+            for (track, book, shot), template, second in zip(pending.wanted, templates, seconds, strict=True):
+                if second is not None:
+                    book.add_second(shot, second)  # first: _match searches with the track's second template
                 self._match(track, book, shot, template)
             self.metrics.stage("match", time.perf_counter() - t0, len(templates))
         self._pending = still
 
     def _match(self, track: Track, book: ShotBook, shot: Shot, template: Template) -> None:
         vector = book.add(shot, template)
-        [candidates] = matcher.search(self.watchlist, vector[np.newaxis, :], k=1, index=self._index)
+        second = book.second_template()  # None without a second embedder
+        fused = None if second is None else second[np.newaxis, :]
+        [candidates] = matcher.search(self.watchlist, vector[np.newaxis, :], k=1, index=self._index, second=fused)
         best = matcher.best_match(candidates)
         if best is None or not self._gate.admit(best.subject_id, shot.frame_pts, book.alerted):
             return

@@ -244,6 +244,8 @@ class AnalyzedFace:
     aligned: AlignedFace
     quality: FaceQuality
     template: Template
+    second: Template | None = None
+    """The second embedder's template of the same face, when one is configured (score fusion)."""
 
 
 @dataclass(frozen=True, slots=True)

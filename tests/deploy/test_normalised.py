@@ -13,11 +13,15 @@ import pytest
 from sqlalchemy import select
 
 from deploying import governed
+from match.test_second import fused_analyzer
 from openlfr.analysis import FaceAnalyzer
 from openlfr.config import CameraConfig, ScoringConfig
 from openlfr.deploy.lifecycle import Deployments
+from openlfr.errors import FusionNotStoredError
 from openlfr.match import matcher
 from openlfr.match.calibrate import Cohort, apply, calibrate, normalise
+from openlfr.match.enrol import enrol
+from openlfr.match.sources import from_csv
 from openlfr.match.watchlist import Watchlist
 from openlfr.store.db import Store
 from openlfr.store.models import Deployment
@@ -76,3 +80,25 @@ def test_a_calibrated_normalised_watchlist_runs_from_the_store_as_from_its_file(
     service.end(dep.id, "c")
     with store.session() as s:
         assert s.scalars(select(Deployment.scoring_enc).where(Deployment.id == dep.id)).one() is None
+
+
+def test_a_fused_watchlist_is_refused_by_a_stored_deployment(
+    sqlite_store: Store, analyzer: FaceAnalyzer, demo: Path, tmp_path: Path
+) -> None:
+    """Stored deployments do not carry a second embedder yet: importing one is refused, never half-stored."""
+    fused, _ = enrol(from_csv(demo / "watchlist.csv"), fused_analyzer(analyzer, tmp_path), name="fused")
+    service = Deployments(sqlite_store)
+    now = datetime.now(UTC)
+    dep = service.create(
+        name="fused",
+        location_name="test",
+        purpose="test",
+        legal_basis="test",
+        planned_start=now,
+        planned_end=now.replace(year=now.year + 1),
+        cameras=[CameraConfig(id="cam", source=str(demo / "video" / "walkthrough.mp4"))],
+        created_by="a",
+    )
+    with pytest.raises(FusionNotStoredError, match=r"fuses the scores of a second embedder \(tiny@.*not support yet"):
+        service.set_watchlist(dep.id, governed(fused), "a")
+    assert service.get(dep.id).entries == ()

@@ -22,7 +22,9 @@ app = typer.Typer(
 @app.command(
     "build",
     epilog="Examples:\n\n  lfr cohort build faces/ -o cohort.lfrc --source 'FairFace val (CC BY 4.0), 5,000 faces'\n\n"
-    "  lfr cohort build faces/ -o cohort.lfrc --source 'FairFace val' --labels groups.csv   (columns path, group)",
+    "  lfr cohort build faces/ -o cohort.lfrc --source 'FairFace val' --labels groups.csv   (columns path, group)\n\n"
+    "  lfr --config fused.toml cohort build faces/ -o both.lfrc --source 'FairFace val'   (score fusion: with "
+    "a second_embedder table in fused.toml, each face embedded by both)",
 )
 def build(
     inputs: Annotated[
@@ -41,7 +43,9 @@ def build(
 ) -> None:
     """Embed the largest face of each image into a cohort file, with each image's SHA-256 (calibration
     refuses a cohort sharing an image with the watchlist). The cohort must hold no one who is on the
-    watchlists it will calibrate; its templates are biometric data, kept like the watchlist's."""
+    watchlists it will calibrate; its templates are biometric data, kept like the watchlist's. With
+    second_embedder set in the config (score fusion), each face is embedded by both embedders, as a fused
+    watchlist's calibration needs."""
     paths = list(iter_image_paths(inputs))[:limit]
     if not paths:
         raise OpenLFRError("no images found in the given inputs")

@@ -22,7 +22,9 @@ EPILOG = (
     "Examples:\n\n"
     "  lfr enrol photos/ -o event.lfrw --category wanted --reason 'warrant 123' --image-source custody\n\n"
     "  lfr enrol manifest.csv -o event.lfrw   (columns: subject_id, display_name, category, reason, "
-    "image_source, expires, image[, box])"
+    "image_source, expires, image[, box])\n\n"
+    "  lfr --config fused.toml enrol photos/ -o event.lfrw   (score fusion: with a second_embedder table in "
+    "fused.toml, e.g. type = 'onnx' and path = 'model.onnx', each face is embedded by both embedders)"
 )
 
 

@@ -43,7 +43,7 @@ def search_command(
     the probe quality rule; candidates are listed anyway, for a person to review."""
     cfg = settings()
     analyzer = FaceAnalyzer(cfg)
-    wl = Watchlist.load(watchlist, embedder=analyzer.embedder.identity)
+    wl = Watchlist.load(watchlist, embedder=analyzer.embedder.identity, second=analyzer.second_identity)
     paths = list(iter_image_paths(inputs))
     if not paths:
         raise OpenLFRError("no images found in the given inputs")

@@ -33,6 +33,8 @@ EPILOG = (
     "  lfr watch rtsp://cam1.local/stream -w event.lfrw\n\n"
     "  lfr watch clip.mp4 --fast -w event.lfrw --alerts-file alerts.jsonl\n\n"
     "  lfr --config cameras.yaml watch -w event.lfrw   ([[cameras]] id, source, analysis_fps in the config)\n\n"
+    "  lfr --config fused.toml watch clip.mp4 -w event.lfrw   (score fusion: a watchlist enrolled and calibrated "
+    "with the same second_embedder as fused.toml)\n\n"
     "Alerts are JSON lines on stdout (images left out; --alerts-file keeps them); the status goes to stderr."
 )
 

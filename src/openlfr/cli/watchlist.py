@@ -16,6 +16,7 @@ from openlfr.analysis import FaceAnalyzer
 from openlfr.cli.common import console, err_console, settings
 from openlfr.embed.base import embedders
 from openlfr.errors import OpenLFRError
+from openlfr.match import second as second_set
 from openlfr.match.calibrate import Cohort, apply, calibrate, normalise
 from openlfr.match.sources import from_csv
 from openlfr.match.watchlist import Watchlist
@@ -29,7 +30,9 @@ WatchlistArg = Annotated[Path, typer.Argument(help="A watchlist file made by 'lf
 @app.command(
     "calibrate",
     epilog="Examples:\n\n  lfr watchlist calibrate event.lfrw --cohort fairface.lfrc --fpir 0.001\n\n"
-    "  lfr watchlist calibrate event.lfrw --cohort fairface.lfrc --normalisation none   (distance scores, as v1)",
+    "  lfr watchlist calibrate event.lfrw --cohort fairface.lfrc --normalisation none   (distance scores, as v1)\n\n"
+    "  lfr --config fused.toml watchlist calibrate event.lfrw --cohort both.lfrc   (score fusion: watchlist and "
+    "cohort made with the same second_embedder setting; thresholds set on the fused scores)",
 )
 def calibrate_command(
     watchlist: WatchlistArg,
@@ -60,10 +63,13 @@ def calibrate_command(
     faces = Cohort.load(cohort)
     if normalisation == "config":
         wl = normalise(wl, faces, settings().match.normalisation)
+    elif wl.second is not None:
+        raise OpenLFRError(f"watchlist '{wl.name}' fuses two embedders' scores, which needs --normalisation config")
     elif wl.scoring is not None:
         plain = wl.manifest.model_copy(update={"normalisation": None})
         wl = Watchlist(manifest=plain, vectors=wl.vectors, faces=wl.faces)
-    c = calibrate(wl, faces, fpir, _mated(mated) if mated is not None else None)
+    probes, second = _mated(mated) if mated is not None else (None, None)
+    c = calibrate(wl, faces, fpir, probes, second)
     apply(wl, c).save(output or watchlist)
     console.print(f"scores: {c.scoring}")
     if c.expected_tpir is not None:
@@ -91,6 +97,8 @@ def show(watchlist: WatchlistArg) -> None:
         f"embedder {m.embedder} ({m.dimension}-D), threshold {m.threshold:.3f} ({m.threshold_source})\n"
         f"scores: {wl.scoring_signature}" + (f", cohort: {m.normalisation.cohort_source}" if m.normalisation else "")
     )
+    if m.second_embedder is not None:
+        console.print(f"fused with second embedder {m.second_embedder.embedder} ({m.second_embedder.dimension}-D)")
     counts: dict[str, int] = {}
     for t in m.templates:
         counts[t.subject_id] = counts.get(t.subject_id, 0) + 1
@@ -110,12 +118,17 @@ def show(watchlist: WatchlistArg) -> None:
     console.print(table)
 
 
-def problems(wl: Watchlist, embedder_identity: str | None) -> list[str]:
-    """Every reason this watchlist is not fit to deploy (empty when it is)."""
+def problems(wl: Watchlist, embedder_identity: str | None, second_identity: str | None = None) -> list[str]:
+    """Every reason this watchlist is not fit to deploy (empty when it is); ``second_identity``: the
+    configured second embedder's (None: none configured)."""
     found = []
     today = datetime.now(UTC).date()
     if embedder_identity is not None and embedder_identity != wl.embedder:
         found.append(f"enrolled with embedder {wl.embedder}, but the configured embedder is {embedder_identity}")
+    if embedder_identity is not None:
+        why = second_set.mismatch(wl.embedder, None if wl.second is None else wl.second.identity, second_identity)
+        if why is not None:
+            found.append(why)
     problem = wl.calibration_problem()
     if problem is not None:
         found.append(f"threshold not calibrated for this watchlist ({problem}): calibrate it (lfr watchlist calibrate)")
@@ -141,12 +154,14 @@ def check(watchlist: WatchlistArg) -> None:
     """Check that every entry has a category, reason, image source and a future expiry, and that the
     watchlist was made by the configured embedder. Exits 1 and lists the problems if not."""
     wl = Watchlist.load(watchlist)
+    second: str | None = None
     try:
         identity: str | None = embedders.create(settings().embedder).identity
+        second = FaceAnalyzer(settings()).second_identity
     except OpenLFRError as exc:
         err_console.print(f"[yellow]warning:[/] cannot check the embedder: {exc}")
         identity = None
-    found = problems(wl, identity)
+    found = problems(wl, identity, second)
     if not found:
         console.print(f"[green]ok[/]: {wl.name}: {len(wl.manifest.subjects)} subjects, all fit to deploy")
         return
@@ -156,15 +171,22 @@ def check(watchlist: WatchlistArg) -> None:
     raise typer.Exit(1)
 
 
-def _mated(manifest: Path) -> tuple[NDArray[np.float32], list[str]]:
-    """The largest face of each image of an enrolment manifest, and its subject id."""
+def _mated(
+    manifest: Path,
+) -> tuple[tuple[NDArray[np.float32], list[str]], NDArray[np.float32] | None]:
+    """The largest face of each image of an enrolment manifest with its subject id, and the second
+    embedder's templates of those faces (None when none is configured)."""
     analyzer = FaceAnalyzer(settings())
-    vectors, ids = [], []
+    vectors, seconds, ids = [], [], []
     for item in from_csv(manifest):
         faces = analyzer.analyze(analyzer.load(item.image))
         if faces:
-            vectors.append(max(faces, key=lambda f: f.detection.box.area).template.vector)
+            largest = max(faces, key=lambda f: f.detection.box.area)
+            vectors.append(largest.template.vector)
+            if largest.second is not None:
+                seconds.append(largest.second.vector)
             ids.append(item.subject.subject_id)
     if not vectors:
         raise OpenLFRError(f"no face found in the mated photos of {manifest}")
-    return np.stack(vectors).astype(np.float32), ids
+    second = np.stack(seconds).astype(np.float32) if seconds else None
+    return (np.stack(vectors).astype(np.float32), ids), second

@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy.orm import Session
 
-from openlfr.errors import DeploymentError
+from openlfr.errors import DeploymentError, FusionNotStoredError
 from openlfr.match.scoring import Scoring
 from openlfr.match.watchlist import Manifest, Subject, TemplateRecord, Watchlist, scoring_from_arrays
 from openlfr.store.crypto import Cipher
@@ -49,7 +49,12 @@ def import_watchlist(
     now: datetime,
 ) -> tuple[int, int]:
     """Replace ``dep``'s watchlist with ``watchlist`` (entries, encrypted templates and faces);
-    returns (entries, templates) written."""
+    returns (entries, templates) written. A watchlist fusing two embedders is refused (not stored yet)."""
+    if watchlist.second is not None:
+        raise FusionNotStoredError(
+            f"watchlist '{watchlist.name}' fuses the scores of a second embedder ({watchlist.second.identity}), "
+            "which stored deployments do not support yet; import one enrolled with no second_embedder set"
+        )
     subjects = watchlist.manifest.subjects
     if not subjects:
         raise DeploymentError(f"watchlist '{watchlist.name}' has no subjects; a deployment needs at least one")

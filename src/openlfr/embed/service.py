@@ -5,6 +5,10 @@ speed while dlib embeds, BENCHMARKS.md), so a thread cannot overlap embedding wi
 process can: detection runs in the main process while the worker embeds, which is how the live
 pipeline uses both cores. Chips go to the worker and vectors come back (150 x 150 x 3 bytes each way
 in, 512 bytes out).
+
+With score fusion (``second_embedder``), the second embedder runs in a service of its own
+(``SecondEmbedding``): the pipeline aligns each wanted shot the way that embedder wants and submits
+both batches, so the two models embed side by side.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Protocol
 
 from openlfr.config import EmbedderConfig
@@ -66,6 +71,19 @@ class ProcessEmbedService:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+@dataclass(frozen=True, slots=True)
+class SecondEmbedding:
+    """The live run's second embedder (score fusion): it aligns in the pipeline, ``service`` embeds."""
+
+    embedder: Embedder
+    service: EmbedService
+
+
+def start_service(config: EmbedderConfig, embedder: Embedder, in_process: bool) -> EmbedService:
+    """A worker process embedding with ``config`` (``in_process``), else a thread using ``embedder``."""
+    return ProcessEmbedService(config) if in_process else ThreadEmbedService(embedder)
 
 
 class ThreadEmbedService:

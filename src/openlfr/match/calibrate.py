@@ -12,6 +12,10 @@ The same cohort normalises the scores (``normalise``, match/scoring.py). Searchi
 then leaves it out of its own T-norm statistics, so that it is scored as a stranger would be. A cohort
 must hold no one on the watchlist: it is refused when any of its images has the SHA-256 of a watchlist
 enrolment image, or when a cohort face is within ``SAME_PHOTO_DISTANCE`` of a template.
+
+A watchlist that fuses a second embedder's scores (match/second.py) needs a cohort embedded by both:
+each embedder is normalised against its own templates of the cohort faces, and the threshold is
+calibrated on the fused scores, so its signature names both embedders and both cohorts.
 """
 
 from __future__ import annotations
@@ -31,10 +35,11 @@ from numpy.typing import NDArray
 
 from openlfr.analysis import FaceAnalyzer
 from openlfr.config import ScoringConfig
-from openlfr.errors import ImageError, WatchlistError
+from openlfr.errors import EmbedderMismatchError, ImageError, WatchlistError
 from openlfr.match import matcher
 from openlfr.match import normalise as norm
-from openlfr.match.scoring import Scoring, build_scoring
+from openlfr.match.normalise import Floats
+from openlfr.match.scoring import ScoredGallery, Scoring, build_scoring
 from openlfr.match.watchlist import Calibration, Normalisation, Watchlist
 
 COHORT_FORMAT = "openlfr-cohort"
@@ -54,6 +59,9 @@ class Cohort:
     """Per face, the SHA-256 of its image file (checked against the watchlist's; empty if unknown)."""
     groups: tuple[str, ...] = ()
     """Per face, a group label (e.g. "female East Asian") for per-group false-alert rates; empty if none."""
+    second: NDArray[np.float32] | None = None
+    """The second embedder's templates of the same faces (score fusion; None: one embedder)."""
+    second_embedder: str = ""
 
     def save(self, path: Path) -> Path:
         buf = io.BytesIO()
@@ -67,9 +75,15 @@ class Cohort:
             "image_sha256": list(self.image_sha256),
             "groups": list(self.groups),
         }
+        if self.second is not None:
+            meta["second_embedder"] = self.second_embedder
         with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             zf.writestr("cohort.json", json.dumps(meta, indent=2))
             zf.writestr("vectors.npy", buf.getvalue())
+            if self.second is not None:
+                second = io.BytesIO()
+                np.save(second, self.second.astype(np.float32), allow_pickle=False)
+                zf.writestr("second_vectors.npy", second.getvalue())
         return path
 
     @classmethod
@@ -78,6 +92,9 @@ class Cohort:
             with zipfile.ZipFile(path) as zf:
                 meta = json.loads(zf.read("cohort.json"))
                 vectors = np.load(io.BytesIO(zf.read("vectors.npy")), allow_pickle=False)
+                second = None
+                if "second_embedder" in meta:
+                    second = np.load(io.BytesIO(zf.read("second_vectors.npy")), allow_pickle=False)
         except FileNotFoundError as exc:
             raise WatchlistError(f"cohort file not found: {path}") from exc
         except (zipfile.BadZipFile, KeyError, ValueError, IsADirectoryError) as exc:
@@ -91,6 +108,8 @@ class Cohort:
             datetime.fromisoformat(str(meta["created_at"])),
             tuple(meta.get("image_sha256", ())),
             tuple(meta.get("groups", ())),
+            None if second is None else second.astype(np.float32),
+            str(meta.get("second_embedder", "")),
         )
 
 
@@ -103,14 +122,17 @@ def build_cohort(
 ) -> tuple[Cohort, int]:
     """The largest face of each image as a cohort template; also how many images gave no face.
     ``groups``: a group label by file name, recorded per face (faces without one get "unlabelled")."""
-    vectors, hashes, labels, skipped = [], [], [], 0
+    vectors, seconds, hashes, labels, skipped = [], [], [], [], 0
     for path in paths:
         try:
             faces = analyzer.analyze(analyzer.load(path))
         except ImageError:
             faces = []
         if faces:
-            vectors.append(max(faces, key=lambda f: f.detection.box.area).template.vector)
+            largest = max(faces, key=lambda f: f.detection.box.area)
+            vectors.append(largest.template.vector)
+            if largest.second is not None:
+                seconds.append(largest.second.vector)
             hashes.append(hashlib.sha256(path.read_bytes()).hexdigest())
             labels.append((groups or {}).get(path.name, "unlabelled"))
         else:
@@ -126,6 +148,8 @@ def build_cohort(
         datetime.now(UTC),
         tuple(hashes),
         tuple(labels) if groups else (),
+        np.stack(seconds).astype(np.float32) if seconds else None,
+        analyzer.second_identity or "",
     )
     return cohort, skipped
 
@@ -159,29 +183,55 @@ def check_disjoint(watchlist: Watchlist, cohort: Cohort) -> None:
         )
 
 
+def require_embedders(watchlist: Watchlist, cohort: Cohort) -> None:
+    """Refuse a cohort made by another embedder, or without the fused watchlist's second embedder."""
+    watchlist.require_embedder(cohort.embedder, None if watchlist.second is None else watchlist.second.identity)
+    if watchlist.second is None or (cohort.second is not None and cohort.second_embedder == watchlist.second.identity):
+        return
+    has = f"templates of {cohort.second_embedder}" if cohort.second is not None else "no second embedder's templates"
+    raise EmbedderMismatchError(
+        f"watchlist '{watchlist.name}' fuses second embedder {watchlist.second.identity}, but the cohort "
+        f"({cohort.source}) has {has}; build it with the same second_embedder set (lfr cohort build)"
+    )
+
+
 def normalise(watchlist: Watchlist, cohort: Cohort, config: ScoringConfig) -> Watchlist:
     """A copy of ``watchlist`` that scores by ``config`` against ``cohort`` (template statistics and fair
-    clusters precomputed); its threshold must then be calibrated (``calibrate``) on the same cohort."""
-    watchlist.require_embedder(cohort.embedder)
+    clusters precomputed); its threshold must then be calibrated (``calibrate``) on the same cohort.
+    A fused watchlist's second embedder is normalised against its own templates of the cohort."""
+    require_embedders(watchlist, cohort)
     check_disjoint(watchlist, cohort)
     scoring = build_scoring(config, cohort.vectors)
-    record = Normalisation(
-        config=config,
+    update: dict[str, object] = {"normalisation": _record(scoring, cohort), "calibration": None}
+    second = None
+    if watchlist.second is not None and watchlist.manifest.second_embedder is not None:
+        assert cohort.second is not None  # require_embedders
+        second = watchlist.second.normalised(build_scoring(config, cohort.second))
+        assert second.scoring is not None
+        fused = watchlist.manifest.second_embedder
+        update["second_embedder"] = fused.model_copy(update={"normalisation": _record(second.scoring, cohort)})
+    manifest = watchlist.manifest.model_copy(update=update)
+    out = Watchlist(manifest=manifest, vectors=watchlist.vectors, faces=watchlist.faces, scoring=scoring, second=second)
+    out.scored  # noqa: B018 - precompute the templates' cohort statistics now, not at the first search
+    return out
+
+
+def _record(scoring: Scoring, cohort: Cohort) -> Normalisation:
+    return Normalisation(
+        config=scoring.config,
         cohort_source=cohort.source,
         cohort_size=len(cohort.vectors),
         cohort_checksum=scoring.checksum,
         fair_offsets=[] if scoring.fair is None else [round(float(x), 4) for x in scoring.fair.offsets],
     )
-    manifest = watchlist.manifest.model_copy(update={"normalisation": record, "calibration": None})
-    out = Watchlist(manifest=manifest, vectors=watchlist.vectors, faces=watchlist.faces, scoring=scoring)
-    out.scored  # noqa: B018 - precompute the templates' cohort statistics now, not at the first search
-    return out
 
 
 def _cohort_top(watchlist: Watchlist, cohort: Cohort) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Each cohort face's best similarity and its distance to that template; a face of the watchlist's own
-    cohort is left out of its own T-norm statistics (it is scored as a stranger would be)."""
+    cohort is left out of its own T-norm statistics (it is scored as a stranger would be). A fused
+    watchlist's scores are the fused normalised scores of its two embedders."""
     scoring, gallery = watchlist.scoring, watchlist.scored
+    watchlist.fusion  # noqa: B018 - refuses a fused watchlist that is not normalised
     if scoring is None or gallery is None:
         ranked = matcher.search(watchlist, cohort.vectors, k=1)
         if any(not r for r in ranked):
@@ -190,20 +240,37 @@ def _cohort_top(watchlist: Watchlist, cohort: Cohort) -> tuple[NDArray[np.float6
     rows = watchlist.active_rows()
     if not len(rows):
         raise WatchlistError(f"watchlist '{watchlist.name}' has no active subject to calibrate against")
-    active = gallery.rows(rows)
-    unit = norm.unit(cohort.vectors)
-    own = Scoring(scoring.config, unit).checksum == scoring.checksum
-    stats = scoring.stats(unit, exclude_self=own)
+    parts = [_cohort_scores(scoring, gallery.rows(rows), cohort.vectors)]
+    if watchlist.second is not None:
+        second = watchlist.second
+        assert second.scoring is not None
+        assert second.scored is not None
+        assert cohort.second is not None
+        parts.append(_cohort_scores(second.scoring, second.scored.rows(rows), cohort.second))
     tops, dists = [], []
-    for start in range(0, len(unit), 1024):
+    for start in range(0, len(cohort.vectors), 1024):
         part = slice(start, start + 1024)
-        s = norm.normalise(norm.cosine(unit[part], active.vectors), scoring.config.method, stats[part], active.stats)
-        if scoring.fair is not None:
-            s = norm.fair_adjust(s, scoring.fair, scoring.fair.assign(unit[part]), active.clusters)
+        s = parts[0](part) if len(parts) == 1 else norm.fuse([p(part) for p in parts])
         best = np.argmax(s, axis=1)
         tops.append(scoring.similarity(s[np.arange(len(s)), best]))
         dists.append(np.linalg.norm(watchlist.vectors[rows][best] - cohort.vectors[part], axis=1))
     return np.concatenate(tops), np.concatenate(dists)
+
+
+def _cohort_scores(scoring: Scoring, active: ScoredGallery, vectors: NDArray[np.float32]) -> Callable[[slice], Floats]:
+    """Normalised scores of a slice of cohort faces against the active templates; a face of the scoring's
+    own cohort is left out of its own statistics."""
+    unit = norm.unit(vectors)
+    own = Scoring(scoring.config, unit).checksum == scoring.checksum
+    stats = scoring.stats(unit, exclude_self=own)
+
+    def scores(part: slice) -> Floats:
+        s = norm.normalise(norm.cosine(unit[part], active.vectors), scoring.config.method, stats[part], active.stats)
+        if scoring.fair is not None:
+            s = norm.fair_adjust(s, scoring.fair, scoring.fair.assign(unit[part]), active.clusters)
+        return s
+
+    return scores
 
 
 def calibrate(
@@ -211,13 +278,15 @@ def calibrate(
     cohort: Cohort,
     target_fpir: float,
     mated: tuple[NDArray[np.float32], Sequence[str]] | None = None,
+    mated_second: NDArray[np.float32] | None = None,
 ) -> Calibration:
     """The threshold at which at most ``target_fpir`` of the cohort's faces would raise an alert, with
-    the false-alert rate per cohort group and, given ``mated`` probes (templates and their subject ids),
-    the share of them found at the threshold."""
+    the false-alert rate per cohort group and, given ``mated`` probes (templates and their subject ids;
+    ``mated_second`` their second embedder's templates, for a fused watchlist), the share of them found
+    at the threshold."""
     if not 0.0 < target_fpir < 1.0:
         raise WatchlistError(f"target FPIR must be between 0 and 1, got {target_fpir}")
-    watchlist.require_embedder(cohort.embedder)
+    require_embedders(watchlist, cohort)
     check_disjoint(watchlist, cohort)
     scores, distances = _cohort_top(watchlist, cohort)
     if float(distances.min()) < SAME_PHOTO_DISTANCE:
@@ -235,7 +304,7 @@ def calibrate(
         groups[group] = float(np.mean(scores[of] >= threshold))
     tpir = None
     if mated is not None and len(mated[1]):
-        found = matcher.search(watchlist, mated[0], k=1)
+        found = matcher.search(watchlist, mated[0], k=1, second=mated_second)
         hits = [
             bool(r) and r[0].subject_id == sid and r[0].score >= threshold
             for r, sid in zip(found, mated[1], strict=True)
@@ -275,4 +344,5 @@ def apply(watchlist: Watchlist, calibration: Calibration) -> Watchlist:
         faces=watchlist.faces,
         scoring=watchlist.scoring,
         template_stats=watchlist.template_stats,
+        second=watchlist.second,
     )

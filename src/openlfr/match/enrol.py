@@ -9,6 +9,10 @@ A subject's accepted templates are then, by ``match.enrol_templates``, fused int
 the mean direction of their templates, ``fuse``), kept separately (the subject scores its best), or
 both. Fusing paid on LFW: 3 images fused missed 28% of mated searches at FPIR 1e-2 where 3 kept
 separately missed 40% and 1 image 59% (EVALUATION.md section 7, ``lfr eval templates``).
+
+With a second embedder configured (score fusion), each accepted face is also embedded by it (the
+analyzer aligns the face as that embedder wants) and the watchlist keeps those templates row-aligned
+with the first's, fused per subject the same way (match/second.py).
 """
 
 from __future__ import annotations
@@ -26,8 +30,16 @@ from openlfr.analysis import FaceAnalyzer
 from openlfr.embed import quality
 from openlfr.errors import EnrolmentError, ImageError
 from openlfr.ingest.images import decode_image
+from openlfr.match.second import SecondSet
 from openlfr.match.sources import EnrolItem
-from openlfr.match.watchlist import Manifest, TemplateRecord, Watchlist
+from openlfr.match.watchlist import (
+    FORMAT_VERSION,
+    FUSED_FORMAT_VERSION,
+    Manifest,
+    SecondEmbedder,
+    TemplateRecord,
+    Watchlist,
+)
 from openlfr.types import AnalyzedFace, FaceDetection, RGBImage
 
 # A detection must overlap a manifest's box this much to be taken as the face that box means.
@@ -72,6 +84,7 @@ def enrol(
     seen: dict[str, str] = {}  # content hash -> first image with it
     records: list[TemplateRecord] = []
     vectors: list[NDArray[np.float32]] = []
+    seconds: list[NDArray[np.float32]] = []
     faces: dict[str, bytes] = {}
     counts: dict[str, int] = {}
     mode = analyzer.settings.match.enrol_templates
@@ -85,6 +98,8 @@ def enrol(
             template_id = f"{item.subject.subject_id}-{n}"
             records.append(_record(template_id, item, face, digest))
             vectors.append(face.template.vector)
+            if face.second is not None:
+                seconds.append(face.second.vector)
             faces[template_id] = _jpeg(face.aligned.chip)
             report.accepted.append(
                 Acceptance(item.subject.subject_id, str(item.image), template_id, face.quality.score)
@@ -92,6 +107,8 @@ def enrol(
         if progress is not None:
             progress(item)
     if mode != "separate":
+        if seconds:  # the same rows fused the same way (records and faces come out the same)
+            seconds = _fused(records, seconds, faces, keep_separate=mode == "both")[1]
         records, vectors, faces = _fused(records, vectors, faces, keep_separate=mode == "both")
         if mode == "fused":
             fused_ids = {r.subject_id: r.template_id for r in records}
@@ -100,7 +117,11 @@ def enrol(
     report.subjects_without_images = [s.subject_id for s in subjects if s.subject_id not in counts]
     if not records:
         raise EnrolmentError(f"no image could be enrolled ({len(report.rejected)} rejected)")
+    second_identity = analyzer.second_identity
+    fused = None if second_identity is None else SecondEmbedder(embedder=second_identity, dimension=len(seconds[0]))
     manifest = Manifest(
+        format_version=FORMAT_VERSION if fused is None else FUSED_FORMAT_VERSION,
+        second_embedder=fused,
         name=name,
         created_at=datetime.now(UTC),
         embedder=analyzer.embedder.identity,
@@ -110,7 +131,9 @@ def enrol(
         subjects=[s for s in subjects if s.subject_id in counts],
         templates=records,
     )
-    return Watchlist(manifest=manifest, vectors=np.stack(vectors).astype(np.float32), faces=faces), report
+    second = None if second_identity is None else SecondSet(second_identity, np.stack(seconds).astype(np.float32))
+    matrix = np.stack(vectors).astype(np.float32)
+    return Watchlist(manifest=manifest, vectors=matrix, faces=faces, second=second), report
 
 
 def _enrol_one(item: EnrolItem, analyzer: FaceAnalyzer, seen: dict[str, str]) -> str | tuple[AnalyzedFace, str]:

@@ -5,7 +5,8 @@ Pure functions over a ``Watchlist``: no state, no I/O. A subject's score is its 
 similarity map, and a candidate is a match when its score reaches the watchlist's threshold.
 A watchlist calibrated with a cohort scores by normalised cosine instead of distance (match/scoring.py):
 every active template is scored (a normalised score can reorder templates), the distance is kept
-for the report.
+for the report. A watchlist that fuses two embedders (match/second.py) takes each probe's second
+template too (``second``) and ranks by the fused normalised score (``scoring.Fusion``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import date
 import numpy as np
 from numpy.typing import NDArray
 
+from openlfr.errors import WatchlistError
 from openlfr.match.index import TemplateIndex
 from openlfr.match.similarity import similarity_from_distance
 from openlfr.match.watchlist import Watchlist
@@ -27,17 +29,20 @@ def search(
     k: int = 5,
     today: date | None = None,
     index: tuple[TemplateIndex, NDArray[np.int64]] | None = None,
+    second: NDArray[np.float32] | None = None,
 ) -> list[list[Match]]:
     """Ranked candidates (best first, at most ``k`` distinct subjects) for each row of ``probes``.
 
-    ``index`` may be a prebuilt ``watchlist.index(today)`` to reuse across calls.
+    ``index`` may be a prebuilt ``watchlist.index(today)`` to reuse across calls. ``second``: the same
+    probes' templates by the watchlist's second embedder, which a fused watchlist needs (others ignore it).
     """
     probes = np.atleast_2d(np.asarray(probes, dtype=np.float32))
+    fused = _second_probes(watchlist, probes, second)
     idx, rows = index if index is not None else watchlist.index(today)
     if len(idx) == 0 or probes.shape[0] == 0:
         return [[] for _ in range(probes.shape[0])]
     if watchlist.scoring is not None:
-        return _search_normalised(watchlist, probes, rows, k)
+        return _search_normalised(watchlist, probes, rows, k, fused)
     per_subject = int(np.bincount(watchlist.template_subjects[rows]).max())
     # The best templates of the top k subjects are always among the k * per_subject nearest templates.
     distances, found = idx.search(probes, k * per_subject)
@@ -49,14 +54,38 @@ def search(
     return results
 
 
+def _second_probes(
+    watchlist: Watchlist, probes: NDArray[np.float32], second: NDArray[np.float32] | None
+) -> NDArray[np.float32] | None:
+    """The second embedder's probe templates of a fused watchlist (None for any other), checked."""
+    if watchlist.fusion is None:  # raises for a fused watchlist that is not normalised
+        return None
+    if second is None:
+        raise WatchlistError(f"watchlist '{watchlist.name}' fuses two embedders: each probe needs both templates")
+    second = np.atleast_2d(np.asarray(second, dtype=np.float32))
+    if len(second) != len(probes):
+        raise WatchlistError(f"{len(probes)} probe templates but {len(second)} of the second embedder")
+    return second
+
+
 def _search_normalised(
-    watchlist: Watchlist, probes: NDArray[np.float32], rows: NDArray[np.int64], k: int
+    watchlist: Watchlist,
+    probes: NDArray[np.float32],
+    rows: NDArray[np.int64],
+    k: int,
+    second: NDArray[np.float32] | None,
 ) -> list[list[Match]]:
     scoring, gallery = watchlist.scoring, watchlist.scored
     assert scoring is not None
     assert gallery is not None
-    active = gallery if len(rows) == len(watchlist.vectors) else gallery.rows(rows)  # no copy when none expired
-    scores = scoring.scores(probes, active)
+    every = len(rows) == len(watchlist.vectors)
+    active = gallery if every else gallery.rows(rows)  # no copy when none expired
+    fusion = watchlist.fusion
+    if fusion is None or second is None or watchlist.second is None or watchlist.second.scored is None:
+        scores = scoring.scores(probes, active)
+    else:
+        other = watchlist.second.scored
+        scores = fusion.scores([probes, second], [active, other if every else other.rows(rows)])
     per_subject = int(np.bincount(watchlist.template_subjects[rows]).max())
     n = min(k * per_subject, len(rows))
     results = []

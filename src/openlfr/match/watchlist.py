@@ -12,7 +12,9 @@ and, once calibrated with a cohort (version 2, ``manifest.normalisation``; see m
     template_stats.npy  N x 2 (mean, std) of each template's scores against the cohort (Z-norm)
     fair_centroids.npy  K x D fair-normalisation cluster centroids, fair_offsets.npy their K offsets
 
-Version 1 files (no normalisation; scores from Euclidean distance) are still read.
+Version 1 files (no normalisation; scores from Euclidean distance) are still read. A watchlist that
+fuses a second embedder's scores is version 3 (``manifest.second_embedder`` and ``second/``, see
+match/second.py); every other watchlist is written as version 2, exactly as before fusion existed.
 
 The embedder identity (name and model checksum) is recorded, and loading a watchlist for another
 embedder is refused: distances between templates of different models mean nothing.
@@ -37,14 +39,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from openlfr.config import ScoringConfig
 from openlfr.errors import EmbedderMismatchError, WatchlistError, WatchlistFormatError
 from openlfr.match import normalise as norm
+from openlfr.match import second as second_set
 from openlfr.match.index import ExactIndex
-from openlfr.match.scoring import ScoredGallery, Scoring
+from openlfr.match.scoring import Fusion, ScoredGallery, Scoring
+from openlfr.match.second import SecondSet
 from openlfr.match.similarity import MIDPOINT, SCALE
 from openlfr.types import Category
 
 FORMAT: Literal["openlfr-watchlist"] = "openlfr-watchlist"
 FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+FUSED_FORMAT_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 DISTANCE_SCORING = "euclidean distance (no normalisation)"
 SUFFIX = ".lfrw"
 
@@ -121,6 +126,14 @@ class Normalisation(_Record):
     fair_offsets: list[float] = Field(default_factory=list)
 
 
+class SecondEmbedder(_Record):
+    """A fused watchlist's second embedder: its identity, template size and normalisation."""
+
+    embedder: str
+    dimension: int
+    normalisation: Normalisation | None = None
+
+
 class Manifest(_Record):
     format: Literal["openlfr-watchlist"] = FORMAT
     format_version: int = FORMAT_VERSION
@@ -135,6 +148,8 @@ class Manifest(_Record):
     normalisation: Normalisation | None = None
     subjects: list[Subject]
     templates: list[TemplateRecord]
+    second_embedder: SecondEmbedder | None = None
+    """Score fusion (version 3 only; left out of the file when None, so version 2 files stay as they were)."""
 
 
 @dataclass(eq=False)
@@ -148,14 +163,22 @@ class Watchlist:
     """The normalisation (None: similarity from Euclidean distance, as version 1)."""
     template_stats: NDArray[np.float64] | None = None
     """Each template's cohort statistics, precomputed (computed on first use if absent)."""
+    second: SecondSet | None = None
+    """The second embedder's templates and normalisation (score fusion; None: one embedder)."""
 
     def __post_init__(self) -> None:
-        n = len(self.manifest.templates)
-        if self.vectors.shape != (n, self.manifest.dimension):
+        n, m = len(self.manifest.templates), self.manifest
+        if self.vectors.shape != (n, m.dimension):
             raise WatchlistFormatError(
-                f"watchlist '{self.manifest.name}' has {n} template records but a vector matrix of shape "
-                f"{self.vectors.shape} (expected ({n}, {self.manifest.dimension}))"
+                f"watchlist '{m.name}' has {n} template records but a vector matrix of shape "
+                f"{self.vectors.shape} (expected ({n}, {m.dimension}))"
             )
+        fused = m.second_embedder
+        problem = second_set.problem(
+            m.format_version >= FUSED_FORMAT_VERSION, None if fused is None else (n, fused.dimension), self.second
+        )
+        if problem is not None:
+            raise WatchlistFormatError(f"watchlist '{m.name}': {problem}")
         ids = {s.subject_id for s in self.manifest.subjects}
         if len(ids) != len(self.manifest.subjects):
             raise WatchlistFormatError(f"watchlist '{self.manifest.name}' lists a subject twice")
@@ -182,7 +205,23 @@ class Watchlist:
     @property
     def scoring_signature(self) -> str:
         """What a calibration of this watchlist must have been measured with."""
-        return DISTANCE_SCORING if self.scoring is None else self.scoring.signature
+        first = DISTANCE_SCORING if self.scoring is None else self.scoring.signature
+        if self.second is None:
+            return first
+        second = DISTANCE_SCORING if self.second.scoring is None else self.second.scoring.signature
+        return f"{first}, fused with {self.second.identity}: {second}"
+
+    @property
+    def fusion(self) -> Fusion | None:
+        """Both embedders' scorings (None: one embedder); WatchlistError if not normalised yet."""
+        if self.second is None:
+            return None
+        if self.scoring is None or self.second.scoring is None:
+            raise WatchlistError(
+                f"watchlist '{self.name}' fuses two embedders' scores, which needs them normalised against a "
+                "cohort: calibrate it first (lfr watchlist calibrate W --cohort C.lfrc, a cohort built with both)"
+            )
+        return Fusion((self.scoring, self.second.scoring))
 
     @cached_property
     def scored(self) -> ScoredGallery | None:
@@ -225,13 +264,17 @@ class Watchlist:
             )
         return None
 
-    def require_embedder(self, identity: str) -> None:
-        """Refuse to use this watchlist with an embedder whose templates are not comparable."""
+    def require_embedder(self, identity: str, second: str | None = None) -> None:
+        """Refuse to use this watchlist with an embedder (or second embedder: ``second``, None when none is
+        configured) whose templates are not comparable with its own."""
         if identity != self.embedder:
             raise EmbedderMismatchError(
                 f"watchlist '{self.name}' was enrolled with embedder {self.embedder}, but the configured "
                 f"embedder is {identity}; re-enrol it from its images with the configured embedder"
             )
+        why = second_set.mismatch(self.embedder, None if self.second is None else self.second.identity, second)
+        if why is not None:
+            raise EmbedderMismatchError(f"watchlist '{self.name}' {why}")
 
     def save(self, path: Path) -> Path:
         """Write the watchlist to ``path`` (atomically: a crash leaves the old file or none)."""
@@ -241,11 +284,14 @@ class Watchlist:
         tmp = path.with_name(path.name + ".tmp")
         try:
             with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-                zf.writestr("manifest.json", self.manifest.model_dump_json(indent=2))
+                unfused = {"second_embedder"} if self.second is None else None
+                zf.writestr("manifest.json", self.manifest.model_dump_json(indent=2, exclude=unfused))
                 zf.writestr("vectors.npy", buf.getvalue())
                 for template_id, jpeg in self.faces.items():
                     zf.writestr(f"faces/{template_id}.jpg", jpeg)
                 for name, array in self.scoring_arrays().items():
+                    zf.writestr(name, _npy(array))
+                for name, array in (self.second.arrays() if self.second is not None else {}).items():
                     zf.writestr(name, _npy(array))
             tmp.replace(path)
         except OSError as exc:
@@ -269,8 +315,9 @@ class Watchlist:
         return arrays
 
     @classmethod
-    def load(cls, path: Path, embedder: str | None = None) -> Watchlist:
-        """Read a watchlist file; with ``embedder``, refuse one enrolled by another embedder."""
+    def load(cls, path: Path, embedder: str | None = None, second: str | None = None) -> Watchlist:
+        """Read a watchlist file; with ``embedder``, refuse one enrolled by another embedder (or another
+        second embedder than ``second``, None: none configured)."""
         path = Path(path)
         try:
             with zipfile.ZipFile(path) as zf:
@@ -282,6 +329,7 @@ class Watchlist:
                     Path(n).stem: zf.read(n) for n in zf.namelist() if n.startswith("faces/") and n.endswith(".jpg")
                 }
                 scoring, stats = _read_scoring(zf, manifest)
+                fused = _read_second(zf, manifest)
         except FileNotFoundError as exc:
             raise WatchlistError(f"watchlist file not found: {path}") from exc
         except IsADirectoryError as exc:
@@ -296,9 +344,10 @@ class Watchlist:
             faces=faces,
             scoring=scoring,
             template_stats=stats,
+            second=fused,
         )
         if embedder is not None:
-            watchlist.require_embedder(embedder)
+            watchlist.require_embedder(embedder, second)
         return watchlist
 
 
@@ -322,9 +371,20 @@ def _npy(array: NDArray[np.generic]) -> bytes:
 def _read_scoring(zf: zipfile.ZipFile, manifest: Manifest) -> tuple[Scoring | None, NDArray[np.float64] | None]:
     if manifest.normalisation is None:
         return None, None
-    names = [n for n in zf.namelist() if n.endswith(".npy") and n != "vectors.npy"]
+    names = [n for n in zf.namelist() if n.endswith(".npy") and n != "vectors.npy" and "/" not in n]
     arrays = {n: np.asarray(np.load(io.BytesIO(zf.read(n)), allow_pickle=False)) for n in names}
     return scoring_from_arrays(manifest, arrays)
+
+
+def _read_second(zf: zipfile.ZipFile, manifest: Manifest) -> SecondSet | None:
+    fused = manifest.second_embedder
+    if fused is None:
+        return None
+    names = [n for n in zf.namelist() if n.startswith(second_set.PREFIX) and n.endswith(".npy")]
+    arrays = {n: np.asarray(np.load(io.BytesIO(zf.read(n)), allow_pickle=False)) for n in names}
+    n = fused.normalisation
+    config, checksum = (None, "") if n is None else (n.config, n.cohort_checksum)
+    return second_set.from_arrays(fused.embedder, config, checksum, arrays)
 
 
 def scoring_from_arrays(

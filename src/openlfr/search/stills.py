@@ -15,6 +15,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from openlfr.analysis import FaceAnalyzer
 from openlfr.embed import quality as face_quality
@@ -69,7 +70,7 @@ def search_images(
     today: date | None = None,
 ) -> Iterator[ImageResult]:
     """One ``ImageResult`` per path, in order; an unusable file yields a result with its error."""
-    watchlist.require_embedder(analyzer.embedder.identity)
+    watchlist.require_embedder(analyzer.embedder.identity, analyzer.second_identity)
     index = watchlist.index(today)
     if save_crops is not None:
         save_crops.mkdir(parents=True, exist_ok=True)
@@ -81,12 +82,18 @@ def search_images(
             continue
         faces = analyzer.analyze(image)
         vectors = np.stack([f.template.vector for f in faces]) if faces else np.zeros((0, 1), np.float32)
-        ranked = matcher.search(watchlist, vectors, k=k, index=index) if faces else []
+        second = _second_vectors(faces) if watchlist.second is not None else None
+        ranked = matcher.search(watchlist, vectors, k=k, index=index, second=second) if faces else []
         results = [
             _face_result(i, face, candidates, analyzer, image, path, save_crops)
             for i, (face, candidates) in enumerate(zip(faces, ranked, strict=True))
         ]
         yield ImageResult(source=str(path), width=image.shape[1], height=image.shape[0], faces=results)
+
+
+def _second_vectors(faces: list[AnalyzedFace]) -> NDArray[np.float32]:
+    """The second embedder's templates of ``faces`` (a fused watchlist's probes need both)."""
+    return np.stack([f.second.vector for f in faces if f.second is not None]) if faces else np.zeros((0, 1), np.float32)
 
 
 def _face_result(

@@ -40,6 +40,8 @@ class ShotBook:
     pending: int = 0
     """Embeddings asked for and not yet back."""
     vectors: list[tuple[float, np.ndarray]] = field(default_factory=list)
+    second_vectors: list[tuple[float, np.ndarray]] = field(default_factory=list)
+    """The second embedder's embeddings of the same shots (score fusion)."""
     alerted: set[str] = field(default_factory=set)
 
     def offer(self, shot: Shot) -> bool:
@@ -68,9 +70,15 @@ class ShotBook:
         self.pending = max(0, self.pending - 1)
         self.embeddings += 1
         self.vectors.append((max(shot.quality.score, 1e-3), template.vector))
-        weights = np.array([w for w, _ in self.vectors])
-        stack = np.stack([v for _, v in self.vectors])
-        return np.asarray((weights[:, None] * stack).sum(axis=0) / weights.sum(), dtype=np.float32)
+        return _weighted_mean(self.vectors)
+
+    def add_second(self, shot: Shot, template: Template) -> None:
+        """Take the second embedder's embedding of ``shot`` (score fusion)."""
+        self.second_vectors.append((max(shot.quality.score, 1e-3), template.vector))
+
+    def second_template(self) -> np.ndarray | None:
+        """The track's second-embedder template (quality-weighted mean), or None without one."""
+        return _weighted_mean(self.second_vectors) if self.second_vectors else None
 
     @staticmethod
     def crop(frame: Frame, face: AlignedFace, margin: float = 0.4) -> RGBImage:
@@ -81,3 +89,9 @@ class ShotBook:
         x1, y1 = max(0, int(box.x1 - mx)), max(0, int(box.y1 - my))
         x2, y2 = min(w, int(box.x2 + mx) + 1), min(h, int(box.y2 + my) + 1)
         return np.ascontiguousarray(frame.image[y1:y2, x1:x2])
+
+
+def _weighted_mean(vectors: list[tuple[float, np.ndarray]]) -> np.ndarray:
+    weights = np.array([w for w, _ in vectors])
+    stack = np.stack([v for _, v in vectors])
+    return np.asarray((weights[:, None] * stack).sum(axis=0) / weights.sum(), dtype=np.float32)

@@ -130,7 +130,9 @@ def embed_all(
     workers: int = 2,
     progress: Callable[[int], None] | None = None,
 ) -> dict[Path, Embedded]:
-    """The template of every path, from the cache where it holds one, else computed (and cached)."""
+    """The template of every path, from the cache where it holds one, else computed (and cached). The
+    evaluation measures the first embedder: a configured second one (score fusion) is not run."""
+    settings = settings.model_copy(update={"second_embedder": None})
     analyzer = FaceAnalyzer(settings)
     core = core_key(settings, analyzer.embedder.identity)
     out: dict[Path, Embedded] = {}

@@ -17,6 +17,7 @@ from match.test_second import fused_analyzer
 from openlfr.analysis import FaceAnalyzer
 from openlfr.config import CameraConfig, ScoringConfig
 from openlfr.deploy.lifecycle import Deployments
+from openlfr.deploy.views import DeploymentView
 from openlfr.errors import FusionNotStoredError
 from openlfr.match import matcher
 from openlfr.match.calibrate import Cohort, apply, calibrate, normalise
@@ -41,16 +42,11 @@ def cohort(shared_data: Path, analyzer: FaceAnalyzer) -> Cohort:
     return Cohort(np.stack(vectors), analyzer.embedder.identity, "FairFace val, 80", datetime.now(UTC), tuple(hashes))
 
 
-def test_a_calibrated_normalised_watchlist_runs_from_the_store_as_from_its_file(
-    store: Store, cohort: Cohort, demo_watchlist: Watchlist, demo: Path, analyzer: FaceAnalyzer
-) -> None:
-    normalised = normalise(governed(demo_watchlist), cohort, ScoringConfig(method="zt", top_k=20, fair_clusters=3))
-    calibrated = apply(normalised, calibrate(normalised, cohort, target_fpir=0.05))
-    assert calibrated.calibration_problem() is None
-    service = Deployments(store)
+def _draft(service: Deployments, name: str, demo: Path) -> DeploymentView:
+    """A draft deployment whose one camera is the demo clip."""
     now = datetime.now(UTC)
-    dep = service.create(
-        name="normalised",
+    return service.create(
+        name=name,
         location_name="test",
         purpose="test",
         legal_basis="test",
@@ -59,6 +55,16 @@ def test_a_calibrated_normalised_watchlist_runs_from_the_store_as_from_its_file(
         cameras=[CameraConfig(id="cam", source=str(demo / "video" / "walkthrough.mp4"))],
         created_by="a",
     )
+
+
+def test_a_calibrated_normalised_watchlist_runs_from_the_store_as_from_its_file(
+    store: Store, cohort: Cohort, demo_watchlist: Watchlist, demo: Path, analyzer: FaceAnalyzer
+) -> None:
+    normalised = normalise(governed(demo_watchlist), cohort, ScoringConfig(method="zt", top_k=20, fair_clusters=3))
+    calibrated = apply(normalised, calibrate(normalised, cohort, target_fpir=0.05))
+    assert calibrated.calibration_problem() is None
+    service = Deployments(store)
+    dep = _draft(service, "normalised", demo)
     service.set_watchlist(dep.id, calibrated, "a")
     service.set_threshold(dep.id, "a")  # the calibrated threshold
     service.authorise(dep.id, "b")
@@ -88,17 +94,7 @@ def test_a_fused_watchlist_is_refused_by_a_stored_deployment(
     """Stored deployments do not carry a second embedder yet: importing one is refused, never half-stored."""
     fused, _ = enrol(from_csv(demo / "watchlist.csv"), fused_analyzer(analyzer, tmp_path), name="fused")
     service = Deployments(sqlite_store)
-    now = datetime.now(UTC)
-    dep = service.create(
-        name="fused",
-        location_name="test",
-        purpose="test",
-        legal_basis="test",
-        planned_start=now,
-        planned_end=now.replace(year=now.year + 1),
-        cameras=[CameraConfig(id="cam", source=str(demo / "video" / "walkthrough.mp4"))],
-        created_by="a",
-    )
+    dep = _draft(service, "fused", demo)
     with pytest.raises(FusionNotStoredError, match=r"fuses the scores of a second embedder \(tiny@.*not support yet"):
         service.set_watchlist(dep.id, governed(fused), "a")
     assert service.get(dep.id).entries == ()

@@ -194,14 +194,14 @@ def _enrolled(
     templates: Mapping[Path, Vector | None],
     stack: Callable[[Sequence[Path]], Vector],
 ) -> Vector:
-    """One template per gallery identity: its image's, or fused (``match.enrol.fuse``) with its others."""
+    """One template per gallery identity: its image's, or fused (``match.enrol.fuse``) with its others
+    (``more``: only enrolled identities' images, so the gallery is not empty when ``more`` is not)."""
     by_identity: dict[str, list[Path]] = {}
     for s in more:
         by_identity.setdefault(s.identity, []).append(s.path)
     if not by_identity:
         return stack([g.path for g in gallery])
-    rows = [fuse(stack([g.path, *by_identity.get(g.identity, [])])) for g in gallery]
-    return np.stack(rows).astype(np.float32) if rows else stack([])
+    return np.stack([fuse(stack([g.path, *by_identity.get(g.identity, [])])) for g in gallery]).astype(np.float32)
 
 
 def search_split(
@@ -218,8 +218,12 @@ def search_split(
     enrolled = {g.identity for g in gallery}
     mated = [m for m in split.mated if m.identity in enrolled and m.path not in dropped]
     nonmated = [p for p in split.nonmated if p.path not in dropped]
-    more = [s for s in split.more_enrolment if s.path not in dropped and templates.get(s.path) is not None]
-    split_kept = OpenSetSplit(gallery, mated, nonmated, tuple(s for s in more if s.identity in enrolled))
+    more = tuple(
+        s
+        for s in split.more_enrolment
+        if s.identity in enrolled and s.path not in dropped and templates.get(s.path) is not None
+    )
+    split_kept = OpenSetSplit(gallery, mated, nonmated, more)
     m_ok = np.array([templates.get(m.path) is not None for m in mated], dtype=bool)
     n_ok = np.array([templates.get(p.path) is not None for p in nonmated], dtype=bool)
 

@@ -326,6 +326,35 @@ class StoreConfig(_Strict):
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
 
 
+# -- service ---------------------------------------------------------------------------------------
+
+
+class ApiConfig(_Strict):
+    """``lfr serve``: where it listens, how logins and sessions behave, and the limits on what clients send."""
+
+    host: str = Field("127.0.0.1", description="Address to listen on.")
+    port: int = Field(8080, ge=1, le=65535)
+    public_origin: str | None = Field(
+        None,
+        pattern=r"^https?://[^/]+$",
+        description="The origin browsers use (https://lfr.example); state-changing requests from any other "
+        "origin are refused. Default: the request's own host.",
+    )
+    cookie_secure: bool = Field(True, description="Session cookies only over HTTPS (browsers exempt localhost).")
+    session_minutes: float = Field(480.0, gt=0.0, le=7 * 24 * 60, description="A login lasts at most this long.")
+    session_idle_minutes: float = Field(30.0, gt=0.0, description="A session unused for this long expires.")
+    min_password_length: int = Field(12, ge=8, le=128)
+    login_max_failures: int = Field(5, ge=1, le=100, description="Failed logins in a row that lock an account.")
+    login_lock_minutes: float = Field(15.0, gt=0.0, description="How long a locked account stays locked.")
+    login_attempts_per_minute: int = Field(20, ge=1, description="Login attempts one client address may make.")
+    requests_per_minute: int = Field(1200, ge=1, description="Requests one session or token may make a minute.")
+    token_max_days: int = Field(365, ge=1, le=3650, description="The longest an API token may live.")
+    max_upload_bytes: int = Field(50_000_000, ge=1, description="The largest request body accepted.")
+    max_upload_files: int = Field(500, ge=1, description="The most files one upload may hold.")
+    max_manifest_rows: int = Field(5_000, ge=1, description="The most rows a watchlist manifest may have.")
+    sse_keepalive_s: float = Field(15.0, gt=0.0, description="A comment line on idle alert streams this often.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LFR_", env_nested_delimiter="__", extra="forbid", frozen=True, validate_default=True
@@ -346,6 +375,7 @@ class Settings(BaseSettings):
     live: LiveConfig = Field(default_factory=LiveConfig)
     cameras: list[CameraConfig] = Field(default_factory=list)
     store: StoreConfig = Field(default_factory=StoreConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)
 
 
 def load_settings(path: Path | None = None, **overrides: object) -> Settings:

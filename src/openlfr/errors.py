@@ -20,33 +20,70 @@ sees one clear line::
     │   ├── StoreKeyError        no encryption key, or not the key this store was made with
     │   └── AuditChainError      the audit chain cannot be appended to (a broken head)
     ├── DeploymentError          a deployment action is not allowed, or what it needs is missing
+    │   ├── DeploymentNotFoundError no deployment with that id
     │   ├── DeploymentStateError not in this state (the message says what it needs)
-    │   ├── DeploymentNotReadyError cannot go live (names every entry and field missing)
+    │   ├── DeploymentNotReadyError cannot go live (``problems`` names every entry and field missing)
+    │   ├── SeparationOfDutiesError one person may not do both (authorise their own deployment)
     │   └── FusionNotStoredError a watchlist fusing two embedders cannot be stored in a deployment yet
-    └── ReviewError              an alert cannot be found, shown, adjudicated, held or released
+    ├── ReviewError              an alert cannot be shown, adjudicated, held or released as asked
+    │   └── AlertNotFoundError   no alert with that id
+    ├── AuthError                who is asking could not be established, or may not do this
+    │   ├── NotAuthenticatedError no valid session or token (or it expired, or was revoked)
+    │   ├── LoginFailedError     wrong username or password (deliberately not saying which)
+    │   ├── AccountLockedError   too many failed logins: locked until ``until``
+    │   ├── CsrfError            a state-changing browser request without its CSRF token, or from another origin
+    │   └── PermissionDeniedError the principal's role may not do this
+    ├── UserError                a user or token cannot be made or changed (name, role, weak password, duplicate)
+    └── RequestLimitError        a request breaks a limit (size, count, pixels, rows, rate); ``problems`` per item
+
+Every error has a stable ``code`` (what an API client matches on) and ``problems`` (one line per thing
+that is wrong, when there are several): callers read fields, never parse the message.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+from typing import ClassVar
+
 
 class OpenLFRError(Exception):
-    """Base class of every error openlfr raises on purpose."""
+    """Base class of every error openlfr raises on purpose.
+
+    ``code`` names the kind of error for machines (the API's ``error`` field); ``problems`` lists each
+    thing that is wrong when there are several (each also in the message, for a person).
+    """
+
+    code: ClassVar[str] = "error"
+
+    def __init__(self, message: str = "", *, problems: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.problems: tuple[str, ...] = tuple(problems)
 
 
 class ConfigError(OpenLFRError):
     """A configuration value is missing, unknown or invalid."""
 
+    code = "config_invalid"
+
 
 class ModelError(OpenLFRError):
     """A model file cannot be used."""
+
+    code = "model_unusable"
 
 
 class ModelNotFoundError(ModelError):
     """A model file is missing."""
 
+    code = "model_not_found"
+
 
 class ModelCorruptError(ModelError):
     """A model file exists but cannot be loaded."""
+
+    code = "model_corrupt"
 
 
 class ImageError(OpenLFRError):
@@ -56,6 +93,8 @@ class ImageError(OpenLFRError):
     ``too_large``, ``unreadable``, ``unsupported_mode``) that reports and JSON output carry.
     """
 
+    code = "image_unusable"
+
     def __init__(self, message: str, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
@@ -64,54 +103,152 @@ class ImageError(OpenLFRError):
 class WatchlistError(OpenLFRError):
     """A watchlist cannot be made, read or used."""
 
+    code = "watchlist_invalid"
+
 
 class WatchlistFormatError(WatchlistError):
     """The file is not a watchlist of a format version this openlfr reads."""
+
+    code = "watchlist_format"
 
 
 class EmbedderMismatchError(WatchlistError):
     """The watchlist's templates were made by a different embedder than the one configured."""
 
+    code = "embedder_mismatch"
+
 
 class UncalibratedError(WatchlistError):
     """Live matching refused: the threshold was not calibrated for this embedder and normalisation."""
+
+    code = "uncalibrated"
 
 
 class EnrolmentError(OpenLFRError):
     """Enrolment could not produce a usable watchlist."""
 
+    code = "enrolment_failed"
+
 
 class SourceError(OpenLFRError):
     """A video source cannot be opened or read."""
+
+    code = "source_unusable"
 
 
 class StoreError(OpenLFRError):
     """The store cannot be opened, migrated, read or written."""
 
+    code = "store_error"
+
 
 class StoreKeyError(StoreError):
     """No encryption key was given, or it is not the key the store was created with."""
+
+    code = "store_key"
 
 
 class AuditChainError(StoreError):
     """The audit chain's head does not match its last entry: appending would hide tampering."""
 
+    code = "audit_chain_broken"
+
 
 class DeploymentError(OpenLFRError):
     """A deployment action is not allowed in the deployment's state, or what it needs is missing."""
+
+    code = "deployment_invalid"
 
 
 class DeploymentStateError(DeploymentError):
     """The action is not allowed in the deployment's current state (the message says what it needs)."""
 
+    code = "deployment_state"
+
 
 class DeploymentNotReadyError(DeploymentError):
     """The deployment cannot go live: its message names every entry and field that is missing."""
+
+    code = "deployment_not_ready"
 
 
 class ReviewError(OpenLFRError):
     """An alert cannot be found, shown, adjudicated, held or released as asked."""
 
+    code = "review_invalid"
+
 
 class FusionNotStoredError(DeploymentError):
     """A watchlist that fuses two embedders' scores cannot be stored in a deployment (not yet supported)."""
+
+    code = "fusion_not_stored"
+
+
+class DeploymentNotFoundError(DeploymentError):
+    """No deployment has that id."""
+
+    code = "deployment_not_found"
+
+
+class SeparationOfDutiesError(DeploymentError):
+    """One person may not do both steps (authorise a deployment they created)."""
+
+    code = "separation_of_duties"
+
+
+class AlertNotFoundError(ReviewError):
+    """No alert has that id."""
+
+    code = "alert_not_found"
+
+
+class AuthError(OpenLFRError):
+    """Who is asking could not be established, or may not do what they asked."""
+
+    code = "auth_error"
+
+
+class NotAuthenticatedError(AuthError):
+    """No valid session or token: none given, expired, revoked, or its user disabled."""
+
+    code = "not_authenticated"
+
+
+class LoginFailedError(AuthError):
+    """Wrong username or password; the message never says which."""
+
+    code = "login_failed"
+
+
+class AccountLockedError(AuthError):
+    """Too many failed logins: the account (or the client address) is locked until ``until`` (UTC)."""
+
+    code = "account_locked"
+
+    def __init__(self, message: str, until: datetime) -> None:
+        super().__init__(message)
+        self.until = until
+
+
+class CsrfError(AuthError):
+    """A state-changing browser request without its CSRF token, or from another origin."""
+
+    code = "csrf_refused"
+
+
+class PermissionDeniedError(AuthError):
+    """The principal's role may not do this."""
+
+    code = "permission_denied"
+
+
+class UserError(OpenLFRError):
+    """A user or token cannot be made or changed: bad name or role, weak password, duplicate, unknown."""
+
+    code = "user_invalid"
+
+
+class RequestLimitError(OpenLFRError):
+    """A request breaks a limit (size, count, pixels, rows, rate); ``problems`` names each offending item."""
+
+    code = "limit_exceeded"

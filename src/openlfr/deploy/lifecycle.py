@@ -27,7 +27,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openlfr.config import CameraConfig
-from openlfr.errors import DeploymentError, DeploymentNotReadyError, DeploymentStateError
+from openlfr.errors import (
+    DeploymentError,
+    DeploymentNotFoundError,
+    DeploymentNotReadyError,
+    DeploymentStateError,
+    SeparationOfDutiesError,
+)
 from openlfr.match.watchlist import Calibration, Watchlist
 from openlfr.store import audit
 from openlfr.store.audit import AuditAction
@@ -215,7 +221,7 @@ class Deployments:
         """The authorising officer's approval: draft -> authorised. The officer cannot be its creator."""
         with self._transition(deployment_id, {S.DRAFT}, "be authorised") as (s, dep, now):
             if actor == dep.created_by:
-                raise DeploymentError(
+                raise SeparationOfDutiesError(
                     f"deployment {dep.id} was created by {actor}; it must be authorised by another officer"
                 )
             dep.status, dep.authorised_by, dep.authorised_at = S.AUTHORISED.value, actor, now
@@ -227,7 +233,7 @@ class Deployments:
         with self._transition(deployment_id, {S.AUTHORISED}, "go live") as (s, dep, now):
             found = watchlists.readiness_problems(dep, now)
             if found:
-                raise DeploymentNotReadyError(f"deployment {dep.id} cannot go live: {'; '.join(found)}")
+                raise DeploymentNotReadyError(f"deployment {dep.id} cannot go live: {'; '.join(found)}", problems=found)
             dep.status, dep.started_at = S.LIVE.value, now
             audit.record(
                 s,
@@ -297,7 +303,7 @@ class Deployments:
 def _load(session: Session, deployment_id: str, lock: bool = False) -> Deployment:
     dep = session.get(Deployment, deployment_id, with_for_update=lock)
     if dep is None:
-        raise DeploymentError(f"no deployment '{deployment_id}' ('lfr deployment list' shows them)")
+        raise DeploymentNotFoundError(f"no deployment '{deployment_id}' ('lfr deployment list' shows them)")
     return dep
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from openlfr.alert.serialize import alert_to_json
 from openlfr.deploy.views import DeploymentStatus
-from openlfr.errors import DeploymentError, DeploymentStateError, ReviewError
+from openlfr.errors import AlertNotFoundError, DeploymentNotFoundError, DeploymentStateError, ReviewError
 from openlfr.review.adjudication import AdjudicationEvent, AlertState, AlertStatus, Stage, check, derive
 from openlfr.store import audit
 from openlfr.store.audit import AuditAction
@@ -103,7 +103,7 @@ class Alerts:
                 return False
             dep = s.get(Deployment, deployment_id)
             if dep is None:
-                raise DeploymentError(f"no deployment '{deployment_id}' to store alert {alert.alert_id} in")
+                raise DeploymentNotFoundError(f"no deployment '{deployment_id}' to store alert {alert.alert_id} in")
             if dep.status != DeploymentStatus.LIVE.value:
                 raise DeploymentStateError(
                     f"deployment {deployment_id} is {dep.status}; only a live deployment raises alerts"
@@ -153,7 +153,7 @@ class Alerts:
         """Alerts, oldest first, of one deployment or all, optionally only those in ``status``."""
         with self.store.session() as s:
             if deployment_id is not None and s.get(Deployment, deployment_id) is None:
-                raise DeploymentError(f"no deployment '{deployment_id}' ('lfr deployment list' shows them)")
+                raise DeploymentNotFoundError(f"no deployment '{deployment_id}' ('lfr deployment list' shows them)")
             query = select(AlertRow).order_by(AlertRow.raised_at, AlertRow.id)
             if deployment_id is not None:
                 query = query.where(AlertRow.deployment_id == deployment_id)
@@ -277,7 +277,7 @@ class Alerts:
 def _alert(session: Session, alert_id: str, lock: bool = False) -> AlertRow:
     row = session.get(AlertRow, alert_id, with_for_update=lock)
     if row is None:
-        raise ReviewError(f"no alert '{alert_id}' ('lfr alerts list' shows them)")
+        raise AlertNotFoundError(f"no alert '{alert_id}' ('lfr alerts list' shows them)")
     return row
 
 

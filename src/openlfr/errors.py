@@ -34,6 +34,7 @@ sees one clear line::
     │   ├── CsrfError            a state-changing browser request without its CSRF token, or from another origin
     │   └── PermissionDeniedError the principal's role may not do this
     ├── UserError                a user or token cannot be made or changed (name, role, weak password, duplicate)
+    ├── UploadRefusedError       an upload is refused whole: a path for a name, not an image, unnamed or missing files
     └── RequestLimitError        a request breaks a limit (size, count, pixels, rows); ``problems`` per item
         └── RateLimitedError     too many requests or login attempts in a minute
 
@@ -259,3 +260,9 @@ class RateLimitedError(RequestLimitError):
     """Too many requests (or login attempts) in a minute from one principal or address."""
 
     code = "rate_limited"
+
+
+class UploadRefusedError(OpenLFRError):
+    """An upload is refused whole (nothing stored): ``problems`` names each bad file or manifest row."""
+
+    code = "upload_refused"

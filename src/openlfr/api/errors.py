@@ -38,6 +38,7 @@ STATUS: dict[type[e.OpenLFRError], int] = {
     e.UserError: 422,
     e.RateLimitedError: 429,
     e.RequestLimitError: 413,
+    e.UploadRefusedError: 422,
     e.ImageError: 422,
     e.EnrolmentError: 422,
     e.WatchlistError: 422,

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from openlfr.analysis import FaceAnalyzer
 from openlfr.config import ApiConfig
-from openlfr.errors import EnrolmentError, ImageError, RequestLimitError
+from openlfr.errors import EnrolmentError, ImageError, RequestLimitError, UploadRefusedError
 from openlfr.ingest.images import IMAGE_SUFFIXES, decode_image
 from openlfr.match import sources
 from openlfr.match.enrol import EnrolmentReport, enrol
@@ -39,7 +39,7 @@ def unpack_zip(archive: UploadedFile, limits: ApiConfig) -> list[UploadedFile]:
     try:
         zf = zipfile.ZipFile(io.BytesIO(archive.data))
     except zipfile.BadZipFile as exc:
-        raise RequestLimitError(f"{archive.name}: not a zip archive", problems=[f"{archive.name}: not a zip"]) from exc
+        raise UploadRefusedError(f"{archive.name}: not a zip archive", problems=[f"{archive.name}: not a zip"]) from exc
     with zf:
         members = [m for m in zf.infolist() if not m.is_dir()]
         if len(members) > limits.max_upload_files:
@@ -57,7 +57,7 @@ def unpack_zip(archive: UploadedFile, limits: ApiConfig) -> list[UploadedFile]:
         for m in members:
             data = zf.read(m)
             if len(data) != m.file_size:  # a lying directory
-                raise RequestLimitError(f"{archive.name}: {m.filename} is not the size its directory says")
+                raise UploadRefusedError(f"{archive.name}: {m.filename} is not the size its directory says")
             out.append(UploadedFile(m.filename, data))
         return out
 

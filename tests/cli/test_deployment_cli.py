@@ -1,5 +1,8 @@
 """``lfr deployment``, ``lfr alerts`` and ``lfr retention`` as a user runs them: real processes on a
-real store (SQLite and PostgreSQL), real faces."""
+real store (SQLite and PostgreSQL), real faces.
+
+Every command acts as ``local:<os user>``; the one step that needs a second person (authorising) is
+taken through the library, as the service will take it for a second logged-in officer."""
 
 from __future__ import annotations
 
@@ -11,15 +14,20 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from deploying import governed
 from openlfr.analysis import FaceAnalyzer
+from openlfr.auth.principal import local_principal
 from openlfr.cli.main import app
 from openlfr.config import StoreConfig
+from openlfr.deploy.lifecycle import Deployments
 from openlfr.match.watchlist import Watchlist
 from openlfr.review.alerts import Alerts
+from openlfr.store.audit import verify
 from openlfr.store.db import Store
+from openlfr.store.models import AuditEntry
 from reviewing import make_alert
 
 
@@ -72,11 +80,19 @@ def test_a_deployment_from_the_command_line(
     store_config: StoreConfig, tmp_path: Path, demo_watchlist: Watchlist, analyzer: FaceAnalyzer, demo: Path
 ) -> None:
     env = store_env(store_config)
+    me = local_principal().actor
 
-    def run(*args: str | Path, actor: str = "sgt.creator", ok: bool = True) -> subprocess.CompletedProcess[str]:
-        out = lfr(*args, env={**env, "LFR_ACTOR": actor})
+    def run(*args: str | Path, ok: bool = True) -> subprocess.CompletedProcess[str]:
+        out = lfr(*args, env={**env, "LFR_ACTOR": "someone.else"})  # no longer read: the actor is the OS user
         assert (out.returncode == 0) == ok, f"{args}: {out.stdout}{out.stderr}"
         return out
+
+    def authorise_as_second_officer(dep_id: str) -> None:
+        store = Store.open(store_config)
+        try:
+            Deployments(store).authorise(dep_id, "supt.authoriser")
+        finally:
+            store.close()
 
     wl = governed(demo_watchlist)
     complete = wl.save(tmp_path / "complete.lfrw")
@@ -97,10 +113,10 @@ def test_a_deployment_from_the_command_line(
     refused = run("deployment", "authorise", dep_id, ok=False)
     assert (
         refused.stderr.strip()
-        == f"error: deployment {dep_id} was created by sgt.creator; it must be authorised by another officer"
+        == f"error: deployment {dep_id} was created by {me}; it must be authorised by another officer"
     )
-    run("deployment", "authorise", dep_id, actor="supt.authoriser")
-    not_ready = run("deployment", "start", dep_id, actor="insp.operator", ok=False)
+    authorise_as_second_officer(dep_id)
+    not_ready = run("deployment", "start", dep_id, ok=False)
     assert not_ready.stderr.strip().splitlines() == [
         f"error: deployment {dep_id} cannot go live: watchlist entry 'biden' has no reason"
     ]
@@ -108,8 +124,8 @@ def test_a_deployment_from_the_command_line(
 
     run("deployment", "watchlist", dep_id, complete)  # withdraws the authorisation
     assert json.loads(run("deployment", "show", dep_id, "--json").stdout)["status"] == "draft"
-    run("deployment", "authorise", dep_id, actor="supt.authoriser")
-    assert "live since" in run("deployment", "start", dep_id, actor="insp.operator").stdout
+    authorise_as_second_officer(dep_id)
+    assert "live since" in run("deployment", "start", dep_id).stdout
 
     alert = make_alert(analyzer, demo, demo_watchlist)  # as the live run stores it
     store = Store.open(store_config)
@@ -119,21 +135,21 @@ def test_a_deployment_from_the_command_line(
         store.close()
     listed = json.loads(run("alerts", "list", "--deployment", dep_id, "--status", "unadjudicated", "--json").stdout)
     assert [a["id"] for a in listed] == [alert.alert_id]
-    first = run("alerts", "adjudicate", alert.alert_id, "operator", "no_match", actor="op.one").stdout
+    first = run("alerts", "adjudicate", alert.alert_id, "operator", "no_match").stdout
     event = int(first.split("event ")[1].split(",")[0])
     run("alerts", "adjudicate", alert.alert_id, "engagement", "not_engaged", ok=False)
     run(
         "alerts", "adjudicate", alert.alert_id, "operator", "match", "--supersedes", str(event), "--note", "second look"
     )
-    run("alerts", "adjudicate", alert.alert_id, "engagement", "engaged_confirmed_true", actor="pc.engager")
-    run("alerts", "adjudicate", alert.alert_id, "outcome", "arrest", actor="pc.engager")
+    run("alerts", "adjudicate", alert.alert_id, "engagement", "engaged_confirmed_true")
+    run("alerts", "adjudicate", alert.alert_id, "outcome", "arrest")
     run("alerts", "hold", alert.alert_id, "--case", "CASE-9")
     run("alerts", "release", alert.alert_id, "--case", "CASE-9")
-    shown = run("alerts", "show", alert.alert_id, "--save-images", tmp_path / "seen", "--json", actor="op.one")
+    shown = run("alerts", "show", alert.alert_id, "--save-images", tmp_path / "seen", "--json")
     assert json.loads(shown.stdout)["summary"]["state"]["outcome"] == "arrest"
     assert (tmp_path / "seen" / f"{alert.alert_id}_probe.jpg").read_bytes() == alert.probe_jpeg
 
-    assert "destroyed" in run("deployment", "end", dep_id, actor="insp.operator").stdout
+    assert "destroyed" in run("deployment", "end", dep_id).stdout
     run("deployment", "report", dep_id, "--format", "csv", "-o", tmp_path / "records.csv")
     (row,) = csv.DictReader((tmp_path / "records.csv").open())
     assert (row["alerts"], row["true_alerts"], row["false_alerts"], row["arrests"]) == ("1", "1", "0", "1")
@@ -141,3 +157,15 @@ def test_a_deployment_from_the_command_line(
     purged = json.loads(run("retention", "purge", "--json").stdout)
     assert [c["deleted"] for c in purged["counts"]] == [0, 0]  # the alert is minutes old
     assert run("audit", "verify").returncode == 0
+    store = Store.open(store_config)
+    try:
+        with store.session() as s:
+            assert verify(s).ok
+            actors = {
+                (e.action, e.actor) for e in s.scalars(select(AuditEntry).where(AuditEntry.deployment_id == dep_id))
+            }
+    finally:
+        store.close()
+    assert {actor for _, actor in actors} == {me, "supt.authoriser", "system"}  # system: the alert was raised
+    assert ("deployment.authorised", "supt.authoriser") in actors
+    assert ("deployment.created", me) in actors and ("alert.adjudicated", me) in actors

@@ -61,7 +61,7 @@ def test_kill_9_while_alerts_are_written_loses_no_alert(
     config = _config(tmp_path / "lfr.toml", store_config, alerts_file)
     assert store_config.key is not None
     env = {**os.environ, "LFR_STORE__KEY": store_config.key.get_secret_value()}
-    command = [str(LFR), "--config", str(config), "deployment", "run", dep.id, "--as", "insp.operator"]
+    command = [str(LFR), "--config", str(config), "deployment", "run", dep.id]
     proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     try:
         deadline = time.monotonic() + 240

@@ -88,3 +88,13 @@ def test_sqlite_runs_in_wal_with_synchronous_commits(sqlite_store: Store) -> Non
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
         assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_derived_secrets_depend_on_the_key_and_the_label() -> None:
+    key = parse_key(generate_key(), "test")
+    cipher = Cipher(key)
+    assert cipher.derive("csrf") == Cipher(key).derive("csrf")
+    assert len(cipher.derive("csrf")) == 32
+    assert cipher.derive("csrf") != cipher.derive("other")
+    assert cipher.derive("csrf") != Cipher(parse_key(generate_key(), "test")).derive("csrf")
+    assert key not in cipher.derive("csrf")

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from openlfr.cli.common import console
-from openlfr.cli.stored import ActorOption, JsonOption, actor, opened, print_json, when
+from openlfr.cli.stored import JsonOption, actor, opened, print_json, when
 from openlfr.review.adjudication import DECISIONS, AlertState, AlertStatus, Stage
 from openlfr.review.alerts import Alerts
 
@@ -73,12 +73,11 @@ def show_command(
     save_images: Annotated[
         Path | None, typer.Option(help="Write the camera and watchlist faces here as JPEG (decrypted).")
     ] = None,
-    as_: ActorOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Show an alert, its adjudication events and holds. Viewing is recorded in the audit log."""
     with opened() as store:
-        detail = Alerts(store).show(alert_id, actor(as_))
+        detail = Alerts(store).show(alert_id, actor())
     if save_images is not None:
         save_images.mkdir(parents=True, exist_ok=True)
         for name, data in (("probe", detail.probe_jpeg), ("watchlist", detail.watchlist_jpeg)):
@@ -114,8 +113,8 @@ _STAGES = "; ".join(f"{s.value}: {' | '.join(DECISIONS[s])}" for s in Stage)
 @app.command(
     "adjudicate",
     epilog=_ex(
-        f"lfr alerts adjudicate {ID} operator match --as op.smith",
-        f"lfr alerts adjudicate {ID} engagement engaged_confirmed_true --as pc.jones",
+        f"lfr alerts adjudicate {ID} operator match",
+        f"lfr alerts adjudicate {ID} engagement engaged_confirmed_true",
         f"lfr alerts adjudicate {ID} outcome arrest --note 'arrested on warrant W-123'",
         f"lfr alerts adjudicate {ID} operator no_match --supersedes 41 --note 'second look: different person'",
     ),
@@ -126,11 +125,10 @@ def adjudicate_command(
     decision: Annotated[str, typer.Argument(help=_STAGES)],
     note: Annotated[str, typer.Option(help="Why (required for a correction).")] = "",
     supersedes: Annotated[int | None, typer.Option(help="The event this corrects (nothing is edited).")] = None,
-    as_: ActorOption = None,
 ) -> None:
     """Record one adjudication decision; a correction is a new event that supersedes an earlier one."""
     with opened() as store:
-        event = Alerts(store).adjudicate(alert_id, stage, decision, actor(as_), note=note, supersedes=supersedes)
+        event = Alerts(store).adjudicate(alert_id, stage, decision, actor(), note=note, supersedes=supersedes)
     fixed = f" (corrects event {event.supersedes})" if event.supersedes else ""
     console.print(f"alert {alert_id}: event {event.id}, {event.stage.value} {event.decision}{fixed}")
 
@@ -139,11 +137,10 @@ def adjudicate_command(
 def hold_command(
     alert_id: AlertArg,
     case: Annotated[str, typer.Option(help="The case reference the hold is for (required).")],
-    as_: ActorOption = None,
 ) -> None:
     """Place a legal hold: the alert's data is kept past its retention until the hold is released."""
     with opened() as store:
-        hold = Alerts(store).place_hold(alert_id, case, actor(as_))
+        hold = Alerts(store).place_hold(alert_id, case, actor())
     console.print(f"alert {alert_id}: held for case {hold.case_ref}")
 
 
@@ -151,9 +148,8 @@ def hold_command(
 def release_command(
     alert_id: AlertArg,
     case: Annotated[str, typer.Option(help="The case reference of the hold to release.")],
-    as_: ActorOption = None,
 ) -> None:
     """Release a legal hold; the next purge deletes what has passed its retention."""
     with opened() as store:
-        hold = Alerts(store).release_hold(alert_id, case, actor(as_))
+        hold = Alerts(store).release_hold(alert_id, case, actor())
     console.print(f"alert {alert_id}: hold for case {hold.case_ref} released")

@@ -47,14 +47,6 @@ def progress() -> Progress:
     )
 
 
-def actor_name() -> str:
-    """Who is acting, for the audit log: $LFR_ACTOR, else the login name."""
-    import getpass
-    import os
-
-    return os.environ.get("LFR_ACTOR") or getpass.getuser()
-
-
 def open_store() -> Store:
     """The store the settings name (``store.url`` or SQLite in ``store.data_dir``), opened with its key."""
     from openlfr.store.db import Store

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from openlfr.cli import deployment_run
 from openlfr.cli.common import console, settings
-from openlfr.cli.stored import ActorOption, JsonOption, actor, opened, parse_time, print_json, when
+from openlfr.cli.stored import JsonOption, actor, opened, parse_time, print_json, when
 from openlfr.config import CameraConfig
 from openlfr.deploy.lifecycle import MIN_JUSTIFICATION, Deployments
 from openlfr.deploy.records import ExportFormat, export, records
@@ -21,7 +21,8 @@ from openlfr.match.watchlist import Watchlist
 
 app = typer.Typer(
     help="Deployments: create, import a watchlist, set the threshold, authorise, start, end, close, report.\n\n"
-    "A deployment goes draft -> authorised -> live -> ended -> closed; every step is audited.",
+    "A deployment goes draft -> authorised -> live -> ended -> closed; every step is audited, with\n"
+    "local:<your OS user> as its actor.",
     no_args_is_help=True,
 )
 DeploymentArg = Annotated[str, typer.Argument(help="The deployment's id ('lfr deployment list' shows them).")]
@@ -53,7 +54,6 @@ def create_command(
     ] = None,
     lat: Annotated[float | None, typer.Option(help="Latitude (WGS84).")] = None,
     lon: Annotated[float | None, typer.Option(help="Longitude (WGS84).")] = None,
-    as_: ActorOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Create a draft deployment: where, why, when, with which cameras."""
@@ -67,7 +67,7 @@ def create_command(
             planned_start=parse_time(start, "--start"),
             planned_end=parse_time(end, "--end"),
             cameras=cameras,
-            created_by=actor(as_),
+            created_by=actor(),
             latitude=lat,
             longitude=lon,
         )
@@ -174,14 +174,13 @@ def watchlist_command(
         list[str] | None,
         typer.Option(help="SUBJECT=JUSTIFICATION for a person under 18 (repeat); without one it cannot go live."),
     ] = None,
-    as_: ActorOption = None,
 ) -> None:
     """Import a watchlist as this deployment's own (templates and faces encrypted). Only before it is
     live; a change to an authorised deployment needs authorising again."""
     children = dict(_pair(u) for u in under_18 or [])
     wl = Watchlist.load(watchlist)
     with opened() as store:
-        dep = Deployments(store).set_watchlist(deployment_id, wl, actor(as_), under_18=children)
+        dep = Deployments(store).set_watchlist(deployment_id, wl, actor(), under_18=children)
     console.print(f"{dep.id}: watchlist '{wl.name}', {len(dep.entries)} entries; status {dep.status.value}")
 
 
@@ -205,47 +204,51 @@ def threshold_command(
     justification: Annotated[
         str, typer.Option(help=f"Why, for a threshold set by hand (at least {MIN_JUSTIFICATION} characters).")
     ] = "",
-    as_: ActorOption = None,
 ) -> None:
     """Set the deployment's threshold: the watchlist's calibrated one, or by hand with a justification."""
     if calibrated == (value is not None):
         raise ConfigError("give either --calibrated or --value (with --justification)")
     with opened() as store:
-        dep = Deployments(store).set_threshold(deployment_id, actor(as_), value=value, justification=justification)
+        dep = Deployments(store).set_threshold(deployment_id, actor(), value=value, justification=justification)
     console.print(f"{dep.id}: threshold {dep.threshold:.4f} ({dep.threshold_source}); status {dep.status.value}")
 
 
-@app.command("authorise", epilog=_ex(f"lfr deployment authorise {ID} --as supt.jones"))
-def authorise_command(deployment_id: DeploymentArg, as_: ActorOption = None) -> None:
-    """Authorise a draft deployment, as the authorising officer (not the officer who created it)."""
+@app.command(
+    "authorise",
+    epilog=_ex(f"lfr deployment authorise {ID}   # run by another OS account than the one that created it")
+    + "\n\nThe authorising officer is normally a second person logged in to the service (lfr serve).",
+)
+def authorise_command(deployment_id: DeploymentArg) -> None:
+    """Authorise a draft deployment, as the authorising officer: never the one who created it. The command
+    acts as local:<your OS user>, so the OS account that created a deployment cannot authorise it."""
     with opened() as store:
-        dep = Deployments(store).authorise(deployment_id, actor(as_))
+        dep = Deployments(store).authorise(deployment_id, actor())
     console.print(f"{dep.id}: authorised by {dep.authorised_by}")
 
 
 @app.command("start", epilog=_ex(f"lfr deployment start {ID}", f"lfr deployment run {ID}   # then run its cameras"))
-def start_command(deployment_id: DeploymentArg, as_: ActorOption = None) -> None:
+def start_command(deployment_id: DeploymentArg) -> None:
     """Put an authorised deployment live. Refused, naming every gap, unless it has a threshold, cameras
     and a watchlist whose every entry has a category, reason, image source and unexpired expiry (and a
     child's entry a justification)."""
     with opened() as store:
-        dep = Deployments(store).start(deployment_id, actor(as_))
+        dep = Deployments(store).start(deployment_id, actor())
     console.print(f"{dep.id}: live since {when(dep.started_at)}. Run its cameras: lfr deployment run {dep.id}")
 
 
 @app.command("end", epilog=_ex(f"lfr deployment end {ID}"))
-def end_command(deployment_id: DeploymentArg, as_: ActorOption = None) -> None:
+def end_command(deployment_id: DeploymentArg) -> None:
     """End a deployment: its watchlist's templates and faces are destroyed (entry ids and reasons stay)."""
     with opened() as store:
-        dep = Deployments(store).end(deployment_id, actor(as_))
+        dep = Deployments(store).end(deployment_id, actor())
     console.print(f"{dep.id}: ended {when(dep.ended_at)}; watchlist templates and faces destroyed")
 
 
 @app.command("close", epilog=_ex(f"lfr deployment close {ID}"))
-def close_command(deployment_id: DeploymentArg, as_: ActorOption = None) -> None:
+def close_command(deployment_id: DeploymentArg) -> None:
     """Close an ended deployment: its record is final."""
     with opened() as store:
-        dep = Deployments(store).close(deployment_id, actor(as_))
+        dep = Deployments(store).close(deployment_id, actor())
     console.print(f"{dep.id}: closed {when(dep.closed_at)}")
 
 
@@ -261,13 +264,12 @@ def report_command(
     deployment_ids: Annotated[list[str] | None, typer.Argument(help="Deployments (default: all).")] = None,
     fmt: Annotated[ExportFormat | None, typer.Option("--format", help="Export as CSV or JSON (audited).")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the export here (else stdout).")] = None,
-    as_: ActorOption = None,
 ) -> None:
     """The deployment records: faces seen, alerts, true and false alerts, engagements, arrests, the false
     alert rate (false alerts / faces seen), watchlist size, threshold and times."""
     with opened() as store:
         rows = records(store, deployment_ids)
-        text = export(store, rows, fmt, actor(as_)) if fmt is not None else None
+        text = export(store, rows, fmt, actor()) if fmt is not None else None
     if text is not None:
         if output is not None:
             output.write_text(text, encoding="utf-8")

@@ -6,19 +6,19 @@ from typing import Annotated
 
 import typer
 
-from openlfr.cli.common import actor_name, console, settings
-from openlfr.cli.stored import opened
+from openlfr.cli.common import console, settings
+from openlfr.cli.stored import actor, opened
 
 EPILOG = (
-    "Example:\n\n  lfr deployment run 20261126-a1b2c3 --as insp.operator\n\n"
+    "Example:\n\n  lfr deployment run 20261126-a1b2c3\n\n"
     "The deployment must be live ('lfr deployment start'). Alerts go to the store, then to the sinks of the\n"
-    "settings (live.sinks). Stop with Ctrl-C; run it again after a crash: it carries on as a new run."
+    "settings (live.sinks). Stop with Ctrl-C; run it again after a crash: it carries on as a new run.\n"
+    "The run is audited as local:<your OS user>."
 )
 
 
 def run_command(
     deployment_id: Annotated[str, typer.Argument(help="The live deployment to run.")],
-    actor: Annotated[str | None, typer.Option("--as", help="Who runs it (default: $LFR_ACTOR or login).")] = None,
 ) -> None:
     """Run a live deployment's cameras against its own watchlist until they end or Ctrl-C.
 
@@ -27,7 +27,7 @@ def run_command(
     from openlfr.deploy.live import run_deployment
 
     with opened() as store:
-        summary = run_deployment(store, settings(), deployment_id, actor or actor_name())
+        summary = run_deployment(store, settings(), deployment_id, actor())
     console.print(
         f"run {summary.run_id} of {deployment_id}: {summary.frames} frames, {summary.faces_seen} faces, "
         f"{summary.tracks} tracks, {summary.faces_searched} searched, {summary.alerts} alerts"

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from openlfr.cli.common import console, settings
-from openlfr.cli.stored import ActorOption, JsonOption, actor, opened, print_json, when
+from openlfr.cli.stored import JsonOption, actor, opened, print_json, when
 from openlfr.store.retention import purge
 
 app = typer.Typer(help="Retention of alert data: purge what has passed its time.", no_args_is_help=True)
@@ -20,13 +20,13 @@ app = typer.Typer(help="Retention of alert data: purge what has passed its time.
     "  LFR_STORE__RETENTION__ALERT_IMAGES_DAYS=7 lfr retention purge --json\n\n"
     "Periods come from [store.retention] (alert_images_days, alert_data_days; 31 by default).",
 )
-def purge_command(as_: ActorOption = None, as_json: JsonOption = False) -> None:
+def purge_command(as_json: JsonOption = False) -> None:
     """Delete alert images and alert personal data older than their retention periods, except alerts
     under a legal hold; record what was deleted. The alerts' counts and adjudications stay. Running it
     again deletes nothing more."""
     config = settings().store.retention
     with opened() as store:
-        report = purge(store, datetime.now(UTC), actor(as_), config)
+        report = purge(store, datetime.now(UTC), actor(), config)
     if as_json:
         print_json(report)
         return

@@ -1,4 +1,8 @@
-"""What the store-backed commands share: the ``--as`` actor, an open store, times, JSON output."""
+"""What the store-backed commands share: the actor, an open store, times, JSON output.
+
+A command acts as ``local:<os user>`` (``auth.principal.local_principal``, from the kernel's uid), and is
+audited as such: no option or environment variable can name someone else. Acting as a named officer
+is for the service (``lfr serve``), where the person has logged in."""
 
 from __future__ import annotations
 
@@ -13,19 +17,17 @@ from typing import Annotated
 import typer
 from pydantic import BaseModel
 
-from openlfr.cli.common import actor_name, open_store
+from openlfr.auth.principal import local_principal
+from openlfr.cli.common import open_store
 from openlfr.errors import ConfigError
 from openlfr.store.db import Store
 
-ActorOption = Annotated[
-    str | None,
-    typer.Option("--as", help="Who is acting, for the audit log (default: $LFR_ACTOR, else the login name)."),
-]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
-def actor(given: str | None) -> str:
-    return given or actor_name()
+def actor() -> str:
+    """Who this command acts as, for the audit log: ``local:<os user>``."""
+    return local_principal().actor
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import logging
 import os
 import secrets
@@ -88,6 +89,15 @@ class Cipher:
         self._aead = AESGCM(key)
         self.key_id = hashlib.sha256(b"openlfr-key-id" + key).hexdigest()[:16]
         """Names the key in messages without revealing it."""
+        self._key = key
+
+    def derive(self, label: str) -> bytes:
+        """A 32-byte secret for one purpose (``label``, e.g. ``"csrf"``), derived from the store's key.
+
+        HMAC-SHA256 keyed with the store's key over a fixed prefix and the label (HKDF's expand step
+        for one block): each label gives an independent key, none of them reveals the store's key or
+        another label's, and none can be computed without the store's key."""
+        return hmac.new(self._key, b"openlfr-derive:" + label.encode("utf-8"), hashlib.sha256).digest()
 
     def encrypt(self, data: bytes, context: str) -> bytes:
         nonce = secrets.token_bytes(_NONCE)

@@ -1,4 +1,5 @@
-"""The store's tables (SQLAlchemy 2, typed): deployments, their watchlists, alerts, adjudication, retention, audit.
+"""The store's tables (SQLAlchemy 2, typed): deployments, their watchlists, alerts, adjudication, retention, audit,
+and who may act (users, API tokens, browser sessions).
 
 What is personal data and what happens to it:
 
@@ -8,6 +9,10 @@ What is personal data and what happens to it:
 - ``AlertRow.probe_jpeg`` / ``watchlist_jpeg`` are encrypted and cleared when their retention ends
   (``store/retention.py``), unless a ``LegalHold`` names the alert; the row and its counts stay.
 - Nothing is stored about a face that raised no alert: ``DeploymentRun`` keeps counts only.
+
+Secrets are never stored: a user's password only as its argon2id hash, an API token's and a browser
+session's secret only as its SHA-256 (they are 32 random bytes, so a fast hash suffices: there is
+nothing to guess).
 
 Nothing is edited in place where a record matters: adjudication is a series of ``Adjudication`` events
 (a correction is a new event that ``supersedes`` an earlier one), and every action is an ``AuditEntry``
@@ -242,3 +247,53 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class User(Base):
+    """A person who logs in to the service, with one role; disabled, never deleted (the audit names them)."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(Text)
+    """argon2id, in the PHC string format (parameters and salt included)."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(128))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    """Failed logins in a row since the last success (or reset)."""
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    password_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiToken(Base):
+    """A machine's credential: one role, an expiry, revocable; a device token is bound to one deployment."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    """SHA-256 (hex) of the secret, which is shown once and never stored."""
+    deployment_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class WebSession(Base):
+    """A browser login: the cookie's secret as SHA-256, an absolute expiry, and when it was last used."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

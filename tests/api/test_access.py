@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi.routing import APIRoute
+from fastapi import FastAPI
 from starlette.routing import Route
 
 from deploying import live_deployment
@@ -33,12 +33,15 @@ ANONYMOUS, EXPIRED, REVOKED = "anonymous", "expired token", "revoked token"
 
 
 def app_routes(served: ServedApp) -> list[tuple[str, str]]:
+    """Every (method, path) the app serves: its OpenAPI document's operations (FastAPI includes routers
+    lazily, so ``app.routes`` does not list them), and the app's own routes outside it."""
     app = served.server.config.app
-    found = []
-    for route in app.routes:  # type: ignore[attr-defined]
-        if isinstance(route, APIRoute | Route):
-            found += [(m, route.path) for m in sorted(route.methods or ()) if m != "HEAD"]
-    return found
+    assert isinstance(app, FastAPI)
+    found = {(m.upper(), path) for path, ops in app.openapi()["paths"].items() for m in ops}
+    for route in app.routes:
+        if isinstance(route, Route):
+            found |= {(m, route.path) for m in route.methods or () if m != "HEAD"}
+    return sorted(found)
 
 
 @dataclass

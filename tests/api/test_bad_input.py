@@ -67,31 +67,56 @@ def test_bad_uploads_are_refused_whole_and_nothing_is_stored(small: ServedApp, d
     obama = (demo / "watchlist" / "obama.jpg").read_bytes()
     url = f"/api/v1/deployments/{dep}/watchlist"
 
-    big = c.post(url, files=[("manifest", ("m.csv", _manifest(("a", "A", "a.jpg")), "text/csv")),
-                             ("images", ("a.jpg", b"\xff" * 3_500_000, "image/jpeg"))])
+    big = c.post(
+        url,
+        files=[
+            ("manifest", ("m.csv", _manifest(("a", "A", "a.jpg")), "text/csv")),
+            ("images", ("a.jpg", b"\xff" * 3_500_000, "image/jpeg")),
+        ],
+    )
     assert big.status_code == 413 and big.json()["error"] == "limit_exceeded"
 
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zf:
         for i in range(10_000):
             zf.writestr(f"face{i:05d}.png", b"\x89PNG tiny")
-    r = c.post(url, files=[("manifest", ("m.csv", _manifest(("a", "A", "face00000.png")), "text/csv")),
-                           ("archive", ("faces.zip", archive.getvalue(), "application/zip"))])
+    r = c.post(
+        url,
+        files=[
+            ("manifest", ("m.csv", _manifest(("a", "A", "face00000.png")), "text/csv")),
+            ("archive", ("faces.zip", archive.getvalue(), "application/zip")),
+        ],
+    )
     assert r.status_code == 413 and "10000 files" in r.json()["message"]
 
-    r = c.post(url, files=[("manifest", ("m.csv", _manifest(("a", "A", "../../etc/passwd")), "text/csv")),
-                           ("images", ("../../etc/passwd", obama, "image/jpeg"))])
-    assert r.status_code == 422 and r.json()["error"] == "upload_refused"
+    r = c.post(
+        url,
+        files=[
+            ("manifest", ("m.csv", _manifest(("a", "A", "../../etc/passwd")), "text/csv")),
+            ("images", ("../../etc/passwd", obama, "image/jpeg")),
+        ],
+    )
+    assert r.status_code == 422 and r.json()["error"] == "upload_refused", r.text
     assert any("plain name" in p for p in r.json()["problems"])
 
-    r = c.post(url, files=[("manifest", ("m.csv", _manifest(("a", "A", "a.jpg"), ("b", "B", "b.jpg")), "text/csv")),
-                           ("images", ("a.jpg", obama, "image/jpeg")),
-                           ("images", ("b.jpg", b"this is not an image at all", "image/jpeg"))])
+    r = c.post(
+        url,
+        files=[
+            ("manifest", ("m.csv", _manifest(("a", "A", "a.jpg"), ("b", "B", "b.jpg")), "text/csv")),
+            ("images", ("a.jpg", obama, "image/jpeg")),
+            ("images", ("b.jpg", b"this is not an image at all", "image/jpeg")),
+        ],
+    )
     assert r.status_code == 422 and r.json()["error"] == "upload_refused"
     assert any(p.startswith("'b.jpg'") and "not_an_image" in p for p in r.json()["problems"]), r.json()
 
-    r = c.post(url, files=[("manifest", ("m.csv", _manifest(("a", "A", "a.jpg"), ("c", "C", "c.jpg")), "text/csv")),
-                           ("images", ("a.jpg", obama, "image/jpeg"))])
+    r = c.post(
+        url,
+        files=[
+            ("manifest", ("m.csv", _manifest(("a", "A", "a.jpg"), ("c", "C", "c.jpg")), "text/csv")),
+            ("images", ("a.jpg", obama, "image/jpeg")),
+        ],
+    )
     assert r.status_code == 422 and any("'c.jpg' was not uploaded" in p for p in r.json()["problems"])
 
     assert _entries(c, dep) == 0, "nothing was stored by any refused upload"
@@ -106,8 +131,10 @@ def test_formula_names_are_data_and_come_out_escaped_in_csv(small: ServedApp, de
     obama = (demo / "watchlist" / "obama.jpg").read_bytes()
     r = c.post(
         f"/api/v1/deployments/{dep}/watchlist",
-        files=[("manifest", ("m.csv", _manifest(("obama", FORMULA.replace(",", ";"), "obama.jpg")), "text/csv")),
-               ("images", ("obama.jpg", obama, "image/jpeg"))],
+        files=[
+            ("manifest", ("m.csv", _manifest(("obama", FORMULA.replace(",", ";"), "obama.jpg")), "text/csv")),
+            ("images", ("obama.jpg", obama, "image/jpeg")),
+        ],
     )
     assert r.status_code == 200, r.text
     [entry] = c.get(f"/api/v1/deployments/{dep}").json()["entries"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -24,10 +25,17 @@ MANIFEST = (
 )
 
 
-def test_a_deployment_through_the_api(served: ServedApp, shared_data: Path) -> None:
+def test_a_deployment_through_the_api(
+    served: ServedApp, shared_data: Path, record_property: Callable[[str, object], None]
+) -> None:
     root = shared_data / "videos" / "hamilton_whitehouse"
-    for name, role in (("sup.one", Role.SUPERVISOR), ("sup.two", Role.SUPERVISOR), ("op.smith", Role.OPERATOR),
-                       ("eng.jones", Role.ENGAGEMENT), ("aud.patel", Role.AUDITOR)):
+    for name, role in (
+        ("sup.one", Role.SUPERVISOR),
+        ("sup.two", Role.SUPERVISOR),
+        ("op.smith", Role.OPERATOR),
+        ("eng.jones", Role.ENGAGEMENT),
+        ("aud.patel", Role.AUDITOR),
+    ):
         served.add_user(name, role)
     sup1, sup2 = served.client("sup.one"), served.client("sup.two")
     op, eng, aud = served.client("op.smith"), served.client("eng.jones"), served.client("aud.patel")
@@ -51,8 +59,10 @@ def test_a_deployment_through_the_api(served: ServedApp, shared_data: Path) -> N
     photo = (root / "enrol" / "lin-manuel-miranda.png").read_bytes()
     r = sup1.post(
         f"/api/v1/deployments/{dep}/watchlist",
-        files=[("manifest", ("manifest.csv", manifest, "text/csv")),
-               ("images", ("lin-manuel-miranda.png", photo, "image/png"))],
+        files=[
+            ("manifest", ("manifest.csv", manifest, "text/csv")),
+            ("images", ("lin-manuel-miranda.png", photo, "image/png")),
+        ],
         data={"name": "hamilton"},
     )
     assert r.status_code == 200, r.text
@@ -78,8 +88,8 @@ def test_a_deployment_through_the_api(served: ServedApp, shared_data: Path) -> N
     assert alert["subject_id"] == "lin-manuel-miranda"
     captured = datetime.fromisoformat(alert["frame_captured"].replace("Z", "+00:00")).timestamp()
     delay = event.received_wall - captured
-    print(f"frame capture to SSE client: {delay:.3f} s")
-    assert 0 <= delay < 2.0
+    record_property("capture_to_sse_s", round(delay, 3))
+    assert 0 <= delay < 2.0, f"frame capture to the operator's stream took {delay:.3f} s"
     for image in ("probe.jpg", "watchlist.jpg"):
         r = op.get(f"/api/v1/alerts/{alert['alert_id']}/{image}")
         assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg" and r.content[:2] == b"\xff\xd8"
@@ -87,7 +97,8 @@ def test_a_deployment_through_the_api(served: ServedApp, shared_data: Path) -> N
     aid = alert["alert_id"]
     r = eng.post(f"/api/v1/alerts/{aid}/adjudications", json={"stage": "operator", "decision": "match"})
     assert r.status_code == 403, "the operator stage is the operator's"
-    assert op.post(f"/api/v1/alerts/{aid}/adjudications", json={"stage": "operator", "decision": "match"}).status_code == 201
+    r = op.post(f"/api/v1/alerts/{aid}/adjudications", json={"stage": "operator", "decision": "match"})
+    assert r.status_code == 201, r.text
     for stage, decision in (("engagement", "engaged_confirmed_true"), ("outcome", "none")):
         r = eng.post(f"/api/v1/alerts/{aid}/adjudications", json={"stage": stage, "decision": decision})
         assert r.status_code == 201, r.text
@@ -102,7 +113,7 @@ def test_a_deployment_through_the_api(served: ServedApp, shared_data: Path) -> N
 
     [record] = aud.get(f"/api/v1/deployments/{dep}/report").json()
     assert (record["alerts"], record["true_alerts"], record["false_alerts"]) == (1, 1, 0)
-    assert record["faces_seen"] > 100
+    assert record["faces_seen"] > 50  # analysed at 10 fps in real time
     verdict = aud.get("/api/v1/audit/verify").json()
     assert verdict["ok"] is True, verdict
     entries = aud.get("/api/v1/audit", params={"deployment": dep, "last": 1000}).json()

@@ -58,5 +58,4 @@ def test_no_request_gets_a_server_error(fuzzed: ServedApp, role: Role, tmp_path:
         cwd=tmp_path,
     )
     tail = (result.stdout + result.stderr)[-6000:]
-    print(tail)
     assert result.returncode == 0, tail

@@ -84,7 +84,7 @@ def create_app(settings: Settings, store: Store, *, resume: bool = True, close_s
         "audit. Log in at /api/v1/auth/login (session cookie + X-CSRF-Token) or send 'Authorization: Bearer "
         "<token>'. Every route's roles are in openlfr.api.access.ACCESS.",
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # Swagger UI loads its scripts from a CDN: the van has no internet
         redoc_url=None,
     )
     app.state.ctx = ctx

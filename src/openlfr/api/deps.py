@@ -9,6 +9,7 @@ role. Routes then take the principal from ``PrincipalDep``: the actor of every a
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -20,7 +21,7 @@ from openlfr.api import access
 from openlfr.api.feed import AlertFeed
 from openlfr.api.limits import RateLimiter
 from openlfr.auth.principal import Principal
-from openlfr.auth.sessions import WebSessions, csrf_matches
+from openlfr.auth.sessions import WebSessions
 from openlfr.auth.tokens import Tokens
 from openlfr.auth.users import Users
 from openlfr.config import Settings
@@ -97,7 +98,7 @@ def _authenticate(request: Request, ctx: ContextDep) -> Principal:
     principal, csrf = ctx.sessions.authenticate(cookie)
     if request.method not in _SAFE_METHODS:
         check_origin(request, ctx.settings)
-        if not csrf_matches(csrf, request.headers.get(CSRF_HEADER, "")):
+        if not hmac.compare_digest(csrf.encode(), request.headers.get(CSRF_HEADER, "").encode()):
             raise CsrfError(f"a change made with a session cookie needs the {CSRF_HEADER} header from the login")
     return principal
 

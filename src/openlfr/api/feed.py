@@ -67,7 +67,7 @@ def _events(store: Store, deployment_id: str | None, after: int, limit: int = 50
         )
         if deployment_id is not None:
             query = query.where(AuditEntry.deployment_id == deployment_id)
-        return [_event(seq, row) for seq, row in s.execute(query).tuples()]
+        return [_event(seq, row) for seq, row in s.execute(query).all()]
 
 
 def _event(seq: int, row: AlertRow) -> AlertEvent:
@@ -184,9 +184,9 @@ class AlertFeed:
             yield f"retry: 1000\n: subscribed to deployment {deployment_id}\n\n"
             while True:  # catch up in pages
                 missed = await asyncio.to_thread(_events, self.store, deployment_id, sent)
-                for event in missed:
-                    yield format_event(event)
-                    sent = event.seq
+                for old in missed:
+                    yield format_event(old)
+                    sent = old.seq
                 if len(missed) < 500:
                     break
             while True:

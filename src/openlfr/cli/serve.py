@@ -14,7 +14,7 @@ EPILOG = (
     "  lfr serve --host 0.0.0.0 --port 8443         # behind a TLS proxy; or [api] host/port in the config\n\n"
     '  curl -c jar -H \'Content-Type: application/json\' -d \'{"username":"alice","password":"..."}\' '
     "http://127.0.0.1:8080/api/v1/auth/login\n\n"
-    "The API is described at /openapi.json and /docs; /healthz, /readyz and /metrics are open."
+    "The API is described at /openapi.json; /healthz, /readyz and /metrics are open."
 )
 
 
@@ -36,5 +36,5 @@ def serve_command(
     store = open_store()
     app = create_app(cfg, store, resume=resume)
     where = f"http://{host or cfg.api.host}:{port or cfg.api.port}"
-    err_console.print(f"openlfr serving {store.description} at {where} (API docs at {where}/docs)", highlight=False)
+    err_console.print(f"openlfr serving {store.description} at {where} (API described at {where}/openapi.json)", highlight=False)
     uvicorn.run(app, host=host or cfg.api.host, port=port or cfg.api.port, log_level="info", proxy_headers=True)

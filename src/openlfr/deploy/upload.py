@@ -95,7 +95,7 @@ def check_upload(
         except ImageError as exc:
             problems.append(f"{f.name!r}: {exc.reason}: {exc}")
     if problems:
-        raise RequestLimitError(
+        raise UploadRefusedError(
             f"the upload was refused, nothing was stored: {'; '.join(problems[:5])}", problems=problems
         )
     return rows

@@ -36,5 +36,7 @@ def serve_command(
     store = open_store()
     app = create_app(cfg, store, resume=resume)
     where = f"http://{host or cfg.api.host}:{port or cfg.api.port}"
-    err_console.print(f"openlfr serving {store.description} at {where} (API described at {where}/openapi.json)", highlight=False)
+    err_console.print(
+        f"openlfr serving {store.description} at {where} (API described at {where}/openapi.json)", highlight=False
+    )
     uvicorn.run(app, host=host or cfg.api.host, port=port or cfg.api.port, log_level="info", proxy_headers=True)

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from openlfr.config import CameraConfig
 from openlfr.errors import DeploymentError, DeploymentNotReadyError, DeploymentStateError
 from openlfr.match.watchlist import Calibration, Watchlist
+from openlfr.status import DeploymentStatus
 from openlfr.store import audit
 from openlfr.store.audit import AuditAction
 from openlfr.store.db import Store, checkpoint
@@ -36,7 +37,7 @@ from openlfr.store.models import Deployment, DeploymentCamera
 from openlfr.store.times import as_utc
 
 from . import watchlists
-from .views import DeploymentStatus, DeploymentView, deployment_view
+from .views import DeploymentView, deployment_view
 
 MIN_JUSTIFICATION = 20
 """The fewest characters a hand-set threshold's justification may have."""

@@ -75,9 +75,10 @@ def main() -> None:
 
 
 def fit_normalised(root: Path, name: str, cache: Path | None) -> None:
-    from openlfr.cli.eval_common import scoring_config
-    from openlfr.cli.eval_verify import _embed, cohort_scoring
     from openlfr.config import Settings
+    from openlfr.eval.cache import embed_paths
+    from openlfr.eval.prepared import scoring_config
+    from openlfr.eval.verify_report import cohort_scoring
 
     cfg = Settings()
     config = scoring_config(cfg, name, None, None)
@@ -85,7 +86,7 @@ def fit_normalised(root: Path, name: str, cache: Path | None) -> None:
         raise SystemExit("--normalisation none has no normalised-score map")
     pairs = lfw.read_pairs(root / "pairs.txt")
     paths = {k: lfw.image_path(root, k) for p in pairs for k in (p.a, p.b)}
-    embedded = _embed(sorted(set(paths.values())), cfg, cache, 2)
+    embedded = embed_paths(sorted(set(paths.values())), cfg, cache, 2)
     scoring = cohort_scoring(cfg, root.parent, cache, 2, config, 0, set(paths.values()))
     train = [
         p

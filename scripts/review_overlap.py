@@ -16,15 +16,18 @@ from __future__ import annotations
 
 import argparse
 import csv
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
 import numpy as np
+from rich.progress import Progress
 
-from openlfr.cli import eval_common
-from openlfr.cli.common import settings
-from openlfr.config import ScoringConfig
+from openlfr.config import ScoringConfig, load_settings
 from openlfr.eval import overlap
+from openlfr.eval.prepared import prepare, with_cohort
+from openlfr.eval.report import Table
 
 SCORINGS = {
     "cosine": ScoringConfig(method="cosine", top_k=None, fair_clusters=0),
@@ -37,15 +40,32 @@ SCORINGS = {
 TILE = 150
 
 
+class Printed:
+    """The evaluation's ``Display`` for this script: lines printed, a progress bar while embedding."""
+
+    def line(self, text: str) -> None:
+        print(text)
+
+    def table(self, title: str, table: Table, note: str = "") -> None:
+        print(title, note)
+
+    @contextmanager
+    def progress(self, label: str, total: int) -> Iterator[Callable[[int], None]]:
+        with Progress(transient=True) as bar:
+            task = bar.add_task(label, total=total)
+            yield lambda n: bar.advance(task, n)
+
+
 def candidates(shared: Path, cache: Path | None, top: int, seeds: list[int]) -> list[tuple[str, str]]:
-    cfg = settings()
+    cfg = load_settings()
     scorings = {**SCORINGS, "default": cfg.match.normalisation}
-    base = eval_common.prepare("lfw,fairface,utkface", shared, cfg, cache, 2, True)  # reviewed "same" dropped
+    # the reviewed "same" images are dropped (keep_overlap False)
+    base = prepare("lfw,fairface,utkface", shared, cfg, cache, 2, True, display=Printed())
     reviewed = {(r.path, r.lfw_identity) for r in overlap.reviews()}
     found: set[tuple[str, str]] = set()
     for seed in seeds:
         for config in scorings.values():
-            prepared = eval_common.with_cohort(base, config, seed)
+            prepared = with_cohort(base, config, seed)
             searched = prepared.search(1680, seed)
             assert prepared.scoring is not None
             gallery = searched.split.gallery

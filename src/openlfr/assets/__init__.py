@@ -1,4 +1,5 @@
-"""Bundled demo and test images (see demo/SOURCES.md for each one's source and licence)."""
+"""Bundled files: the demo and test images (demo/SOURCES.md) and the model files openlfr carries itself
+(models/SOURCES.md), each with its source and licence."""
 
 from __future__ import annotations
 

@@ -15,9 +15,10 @@ from openlfr.cli.stored import JsonOption, actor, opened, parse_time, print_json
 from openlfr.config import CameraConfig
 from openlfr.deploy.lifecycle import MIN_JUSTIFICATION, Deployments
 from openlfr.deploy.records import ExportFormat, export, records
-from openlfr.deploy.views import DeploymentStatus, DeploymentView
+from openlfr.deploy.views import DeploymentView
 from openlfr.errors import ConfigError
 from openlfr.match.watchlist import Watchlist
+from openlfr.status import DeploymentStatus
 
 app = typer.Typer(
     help="Deployments: create, import a watchlist, set the threshold, authorise, start, end, close, report.\n\n"

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import shlex
-import sys
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 from rich.table import Table as RichTable
 
-from openlfr.analysis import FaceAnalyzer
-from openlfr.cli.common import console, progress, settings
-from openlfr.cli.eval_common import prepare, scoring_config
+from openlfr.cli.common import console, settings
+from openlfr.cli.eval_common import TERMINAL, command_line, scoring_option, wrote
 from openlfr.cli.eval_options import (
     DEFAULT_SHARED,
     DEFAULT_WORKERS,
@@ -27,21 +23,13 @@ from openlfr.cli.eval_options import (
     SharedData,
     Workers,
 )
-from openlfr.config import ScoringConfig, Settings
-from openlfr.errors import OpenLFRError
-from openlfr.eval import lfw, verify
-from openlfr.eval.cache import CENTRE_BOX, Embedded, EmbeddingCache, embed_all, file_sha256
-from openlfr.eval.report import Report, Section, Table, data_checksum, new_figure, png
-from openlfr.eval.verify import Bools, Floats
-from openlfr.match.scoring import Scoring, build_scoring
-from openlfr.match.similarity import similarity_from_distance
+from openlfr.eval.verify_report import Verified, verify_report
 
 EPILOG = (
     "Examples:\n\n"
     "  lfr eval verify\n\n"
     "  lfr eval verify --pairs my_pairs.txt --shared-data ../shared/data --cache /tmp/evalcache.sqlite -o out/verify"
 )
-FARS = (1e-2, 1e-3)
 
 
 def verify_command(
@@ -67,105 +55,16 @@ def verify_command(
 
     A pair with an unreadable image counts as a non-match at every threshold (it is never dropped)."""
     cfg = settings()
-    root = shared_data / "lfw"
-    pairs_path = pairs or root / "pairs.txt"
-    if not pairs_path.is_file():
-        raise OpenLFRError(f"pairs file not found: {pairs_path} (give --pairs or --shared-data)")
-    try:
-        pair_list = lfw.read_pairs(pairs_path)
-    except (ValueError, IndexError) as exc:
-        raise OpenLFRError(f"{pairs_path} is not an LFW pairs file: {exc}") from exc
-    keys = sorted({k for p in pair_list for k in (p.a, p.b)})
-    paths = {k: lfw.image_path(root, k) for k in keys}
-    missing = [str(p) for p in paths.values() if not p.is_file()]
-    if missing:
-        raise OpenLFRError(f"{len(missing)} image(s) of the pairs are missing, first {missing[0]}")
-
-    embedded = _embed(list(paths.values()), cfg, cache, workers)
-    items = {k: embedded[paths[k]] for k in keys}
-    scoring = None
-    config = scoring_config(cfg, normalisation, cohort_top_k, fair_clusters)
-    if config is not None:
-        scoring = cohort_scoring(cfg, shared_data, cache, workers, config, seed, set(paths.values()), keep_overlap)
-    scores, broken_pairs = pair_scores(pair_list, items, scoring)
-    same = np.array([p.same for p in pair_list])
-    folds = np.array([p.fold for p in pair_list])
-    result = verify.evaluate(scores, same, folds, cfg.match.default_threshold, FARS)
-    fallbacks = sum(1 for e in items.values() if e.fallback)
-    unreadable = sum(1 for e in items.values() if e.vector is None)
-
-    _print(result, len(keys), fallbacks, unreadable, broken_pairs)
-    report = Report(
-        title="LFW View-2 verification",
-        command=shlex.join(["lfr", *sys.argv[1:]]),
-        configuration=cfg.model_dump(mode="json"),
-        embedder=FaceAnalyzer(cfg).embedder.identity,
-        data={
-            "pairs file": f"{pairs_path}, sha256 {file_sha256(pairs_path)[:16]}",
-            "LFW images": data_checksum(list(paths.values())),
-        },
-        seed=seed,
-        results={
-            **result.to_json(),
-            "images": len(keys),
-            "centre_box_fallbacks": fallbacks,
-            "unreadable_images": unreadable,
-            "pairs_with_unreadable_image": broken_pairs,
-        },
-        sections=_sections(result, scores, same, cfg, len(keys), fallbacks, unreadable, broken_pairs),
-    )
-    json_path, html_path = report.write(out)
-    console.print(f"wrote {json_path} and {html_path}")
+    config = scoring_option(cfg, normalisation, cohort_top_k, fair_clusters)
+    found = verify_report(cfg, shared_data, pairs, cache, workers, config, seed, keep_overlap, command_line(), TERMINAL)
+    _print(found)
+    wrote(found.report, out)
 
 
-def _embed(paths: list[Path], cfg: Settings, cache_path: Path | None, workers: int) -> dict[Path, Embedded]:
-    store = EmbeddingCache(cache_path)
-    try:
-        with progress() as bar:
-            task = bar.add_task("embedding", total=len(paths))
-            return embed_all(paths, cfg, store, workers, progress=lambda n: bar.advance(task, n))
-    finally:
-        store.close()
-
-
-def cohort_scoring(
-    cfg: Settings,
-    shared: Path,
-    cache: Path | None,
-    workers: int,
-    config: ScoringConfig,
-    seed: int,
-    pair_images: set[Path],
-    keep_overlap: bool = False,
-) -> Scoring:
-    """The evaluation cohort (``protocol.cohort_split`` of LFW, FairFace and UTKFace, seed ``seed``) less
-    every image of the pairs, so that no pair image normalises itself (and, unless ``keep_overlap``, the
-    images of LFW people under another identity: ``eval.overlap``)."""
-    prepared = prepare("lfw,fairface,utkface", shared, cfg, cache, workers, True, config, seed, keep_overlap)
-    vectors = [v for s in prepared.cohort if s.path not in pair_images and (v := prepared.usable(s)) is not None]
-    console.print(f"cohort for the pairs: {len(vectors)} faces (cohort images that are in a pair left out)")
-    return build_scoring(config, np.stack(vectors).astype(np.float32))
-
-
-def pair_scores(
-    pairs: list[lfw.Pair], items: dict[str, Embedded], scoring: Scoring | None = None
-) -> tuple[Floats, int]:
-    """Each pair's similarity; 0.0 (a non-match at every threshold) where an image is unreadable."""
-    ok = [items[p.a].vector is not None and items[p.b].vector is not None for p in pairs]
-    templates = {k: e.vector for k, e in items.items() if e.vector is not None}
-    scores = np.zeros(len(pairs))
-    usable = [p for p, good in zip(pairs, ok, strict=True) if good]
-    if usable and scoring is not None:
-        a = np.stack([templates[p.a] for p in usable]).astype(np.float32)
-        b = np.stack([templates[p.b] for p in usable]).astype(np.float32)
-        scores[np.array(ok)] = scoring.similarity(scoring.pair_scores(a, b))
-    elif usable:
-        scores[np.array(ok)] = similarity_from_distance(lfw.pair_distances(usable, templates))
-    return scores, len(pairs) - len(usable)
-
-
-def _print(result: verify.VerifyResult, images: int, fallbacks: int, unreadable: int, broken: int) -> None:
-    table = RichTable(title=f"LFW verification: {result.pairs} pairs ({result.mated} mated), {images} images")
+def _print(found: Verified) -> None:
+    result = found.result
+    title = f"LFW verification: {result.pairs} pairs ({result.mated} mated), {found.images} images"
+    table = RichTable(title=title)
     table.add_column("measure")
     table.add_column("value", justify="right")
     table.add_column("threshold", justify="right")
@@ -177,86 +76,6 @@ def _print(result: verify.VerifyResult, images: int, fallbacks: int, unreadable:
     table.add_row("accuracy at the configured threshold", f"{result.accuracy_at_threshold:.2%}", f"{result.threshold}")
     for far, (tar, threshold) in sorted(result.tar_at_far.items(), reverse=True):
         table.add_row(f"TAR at FAR {far:g}", f"{tar:.2%}", f"{threshold:.4f}")
-    table.add_row("images on the centre-box fallback", str(fallbacks), "")
-    table.add_row("unreadable images", f"{unreadable} ({broken} pair(s) scored as non-matches)", "")
+    table.add_row("images on the centre-box fallback", str(found.fallbacks), "")
+    table.add_row("unreadable images", f"{found.unreadable} ({found.broken_pairs} pair(s) scored as non-matches)", "")
     console.print(table)
-
-
-def _sections(
-    result: verify.VerifyResult,
-    scores: Floats,
-    same: Bools,
-    cfg: Settings,
-    images: int,
-    fallbacks: int,
-    unreadable: int,
-    broken: int,
-) -> list[Section]:
-    summary = Table(
-        ["measure", "value", "threshold"],
-        [
-            [
-                f"{len(result.fold_thresholds)}-fold accuracy (mean ± std)",
-                f"{result.mean_accuracy:.4f} ± {result.std_accuracy:.4f}",
-                "learnt on the other folds",
-            ],
-            ["accuracy at the configured threshold", result.accuracy_at_threshold, result.threshold],
-            *[[f"TAR at FAR {far:g}", tar, t] for far, (tar, t) in sorted(result.tar_at_far.items(), reverse=True)],
-            ["images", images, ""],
-            ["images on the centre-box fallback", fallbacks, ""],
-            ["unreadable images (their pairs scored 0)", f"{unreadable} ({broken} pairs)", ""],
-        ],
-    )
-    per_fold = Table(
-        ["fold", "threshold (from the other folds)", "accuracy"],
-        [[f, result.fold_thresholds[f], result.fold_accuracies[f]] for f in sorted(result.fold_thresholds)],
-    )
-    low, high = CENTRE_BOX
-    alignment = (
-        "alignment by dlib's 5-point shape predictor to a 150 px chip, dlib ResNet embedder"
-        if cfg.embedder.type == "dlib"
-        else f"alignment as the {cfg.embedder.type} embedder defines it"
-    )
-    face_finding = (
-        f"Detector from the settings ({cfg.detector.model_dump_json()}; default HOG upsample 1); the detection "
-        f"nearest the image centre is taken, with a fallback to the central box ({low:.0%}-{high:.0%} of the image) "
-        f"when none is found; {alignment}. Score: similarity_from_distance of the Euclidean distance between "
-        "the two templates."
-    )
-    return [
-        Section("Summary", "Pairs scoring at or above a threshold are accepted as the same person.", [summary]),
-        Section("Per fold", "Each fold's threshold maximises accuracy on the other folds only.", [per_fold]),
-        Section("ROC and DET", "", figures=[_roc_figure(scores, same), _det_figure(scores, same)]),
-        Section("Face finding", face_finding),
-    ]
-
-
-def _roc_figure(scores: Floats, same: Bools) -> bytes:
-    far, tar, _ = verify.roc(scores, same)
-    fig, ax = new_figure()
-    floor = 1.0 / max(1, int((~same).sum()))
-    ax.step(np.maximum(far, floor), tar, where="post")
-    ax.set_xscale("log")
-    ax.set_xlim(floor, 1.0)
-    ax.set_xlabel("FAR (false accept rate)")
-    ax.set_ylabel("TAR (true accept rate)")
-    ax.set_title("ROC")
-    ax.grid(True, which="both", alpha=0.3)
-    return png(fig)
-
-
-def _det_figure(scores: Floats, same: Bools) -> bytes:
-    fmr, fnmr, _ = verify.det(scores, same)
-    fig, ax = new_figure()
-    # A log axis cannot show zero: a rate below one pair in its class is drawn at that resolution floor.
-    fmr_floor, fnmr_floor = 1.0 / max(1, int((~same).sum())), 1.0 / max(1, int(same.sum()))
-    ax.plot(np.maximum(fmr, fmr_floor), np.maximum(fnmr, fnmr_floor), drawstyle="steps-post")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlim(fmr_floor, 1.0)
-    ax.set_ylim(fnmr_floor, 1.0)
-    ax.set_xlabel("FMR (false match rate)")
-    ax.set_ylabel("FNMR (false non-match rate)")
-    ax.set_title("DET (log-log; a zero rate is drawn at 1 / pairs of its class)")
-    ax.grid(True, which="both", alpha=0.3)
-    return png(fig)

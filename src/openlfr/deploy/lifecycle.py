@@ -35,6 +35,7 @@ from openlfr.errors import (
     SeparationOfDutiesError,
 )
 from openlfr.match.watchlist import Calibration, Watchlist
+from openlfr.status import DeploymentStatus
 from openlfr.store import audit
 from openlfr.store.audit import AuditAction
 from openlfr.store.db import Store, checkpoint
@@ -42,7 +43,7 @@ from openlfr.store.models import Deployment, DeploymentCamera
 from openlfr.store.times import as_utc
 
 from . import watchlists
-from .views import DeploymentStatus, DeploymentView, deployment_view
+from .views import DeploymentView, deployment_view
 
 MIN_JUSTIFICATION = 20
 """The fewest characters a hand-set threshold's justification may have."""

@@ -20,8 +20,8 @@ from sqlalchemy import select
 from openlfr.app import LiveApp
 from openlfr.config import Settings
 from openlfr.deploy.live import RunSummary, run_deployment
-from openlfr.deploy.views import DeploymentStatus
 from openlfr.metrics import MetricsSnapshot
+from openlfr.status import DeploymentStatus
 from openlfr.store import audit
 from openlfr.store.audit import AuditAction
 from openlfr.store.db import Store

@@ -8,22 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from enum import StrEnum
 
 from openlfr.config import CameraConfig
+from openlfr.status import DeploymentStatus
 from openlfr.store.models import Deployment, WatchlistEntry
 from openlfr.store.times import as_utc, opt_utc
-
-
-class DeploymentStatus(StrEnum):
-    """The lifecycle: draft -> authorised -> live -> ended -> closed (a change to an authorised
-    deployment's watchlist or threshold sends it back to draft)."""
-
-    DRAFT = "draft"
-    AUTHORISED = "authorised"
-    LIVE = "live"
-    ENDED = "ended"
-    CLOSED = "closed"
 
 
 @dataclass(frozen=True, slots=True)

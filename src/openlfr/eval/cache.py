@@ -25,6 +25,7 @@ from openlfr.analysis import FaceAnalyzer
 from openlfr.config import DlibEmbedderConfig, Settings
 from openlfr.embed.dlib_resnet import variant
 from openlfr.errors import ImageError
+from openlfr.eval.report import SILENT, Display
 from openlfr.types import BoundingBox, FaceDetection
 
 CENTRE_BOX = (0.28, 0.72)
@@ -153,6 +154,30 @@ def embed_all(
         if progress is not None:
             progress(len(chunk))
     return out
+
+
+def embed_shown(
+    paths: Sequence[Path],
+    settings: Settings,
+    cache: EmbeddingCache,
+    workers: int,
+    display: Display = SILENT,
+    label: str = "embedding",
+) -> dict[Path, Embedded]:
+    """``embed_all`` with a progress bar on ``display``."""
+    with display.progress(label, len(paths)) as advance:
+        return embed_all(paths, settings, cache, workers, progress=advance)
+
+
+def embed_paths(
+    paths: Sequence[Path], settings: Settings, cache_path: Path | None, workers: int, display: Display = SILENT
+) -> dict[Path, Embedded]:
+    """``embed_shown`` with the cache at ``cache_path`` (None: the default) opened for the call."""
+    cache = EmbeddingCache(cache_path)
+    try:
+        return embed_shown(paths, settings, cache, workers, display)
+    finally:
+        cache.close()
 
 
 def _compute(

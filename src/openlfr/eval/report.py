@@ -12,10 +12,12 @@ import hashlib
 import html
 import io
 import json
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 
 @dataclass(slots=True)
@@ -31,6 +33,37 @@ class Section:
     tables: list[Table] = field(default_factory=list)
     figures: list[bytes] = field(default_factory=list)
     """PNG images."""
+
+
+class Display(Protocol):
+    """Where an evaluation shows what it has found while it runs (``lfr eval``: the terminal). The
+    measurements return data; saying it, and how, is the caller's."""
+
+    def line(self, text: str) -> None:
+        """A line of text (rich markup allowed)."""
+
+    def table(self, title: str, table: Table, note: str = "") -> None:
+        """A result table as soon as it is measured, with a line under it (none when empty)."""
+
+    def progress(self, label: str, total: int) -> AbstractContextManager[Callable[[int], None]]:
+        """A progress bar of ``total`` steps: the context gives the function that advances it."""
+
+
+class Silent:
+    """A ``Display`` that shows nothing: for scripts and tests."""
+
+    def line(self, text: str) -> None:
+        return None
+
+    def table(self, title: str, table: Table, note: str = "") -> None:
+        return None
+
+    @contextmanager
+    def progress(self, label: str, total: int) -> Iterator[Callable[[int], None]]:
+        yield lambda n: None
+
+
+SILENT = Silent()
 
 
 @dataclass(slots=True)

@@ -9,7 +9,9 @@ Deterministic for a given spec and seed.
 
 from __future__ import annotations
 
+import csv
 import json
+import random
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -18,6 +20,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from openlfr.analysis import FaceAnalyzer
+from openlfr.errors import OpenLFRError
+from openlfr.eval import datasets
 from openlfr.eval.cache import CENTRE_BOX
 from openlfr.ingest.images import load_image
 from openlfr.types import BoundingBox, RGBImage
@@ -206,3 +210,61 @@ def plan(
         seed=seed,
         passes=sorted(walks, key=lambda p: p.t0),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenScene:
+    """What ``write_scene`` wrote: the video, its ground truth (.json) and the watchlist's enrolment manifest."""
+
+    video: Path
+    truth: Path
+    manifest: Path
+    passes: int
+
+
+def write_scene(
+    out: Path, shared_data: Path, duration: float, passes: int, watchlisted: int, seed: int
+) -> WrittenScene:
+    """A scene of ``passes`` walks over ``duration`` seconds from LFW and FairFace faces: ``watchlisted``
+    LFW people (each walking with a photo other than the one they are enrolled from, about a quarter of the
+    passes) and people not listed; the video, its ground truth and an enrolment manifest beside it."""
+    lfw = datasets.lfw(shared_data)
+    by_id: dict[str, list[datasets.Sample]] = {}
+    for s in lfw:
+        by_id.setdefault(s.identity, []).append(s)
+    rng = random.Random(seed)
+    multi = sorted(i for i, g in by_id.items() if len(g) >= 2)
+    if watchlisted > len(multi):
+        raise OpenLFRError(f"only {len(multi)} LFW people have two photos; ask for fewer watchlisted")
+    listed = rng.sample(multi, watchlisted)
+    singles = sorted(i for i, g in by_id.items() if len(g) == 1)
+    others = [by_id[i][0] for i in rng.sample(singles, min(len(singles), passes))]
+    others += rng.sample(datasets.fairface(shared_data), min(5000, passes))
+    people = [Person(i, str(sorted(by_id[i], key=lambda s: str(s.path))[1].path), True) for i in listed]
+    people += [Person(s.identity, str(s.path), False) for s in others]
+    # About a quarter of passes are watchlisted people (each listed person at least once where possible).
+    n_listed = min(passes, max(watchlisted, passes // 4)) if watchlisted else 0
+    walkers = [people[k % watchlisted] for k in range(n_listed)] + rng.sample(people[watchlisted:], passes - n_listed)
+    spec = plan(walkers, duration_s=duration, seed=seed)
+    render(spec, out)
+    manifest = out.with_name(out.stem + "-watchlist.csv")
+    with manifest.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["subject_id", "display_name", "category", "reason", "image_source", "expires", "image"])
+        for identity in listed:
+            enrol_image = sorted(by_id[identity], key=lambda s: str(s.path))[0].path
+            writer.writerow(
+                [
+                    identity,
+                    identity.replace("_", " "),
+                    "other",
+                    "evaluation scene",
+                    "LFW",
+                    "",
+                    str(enrol_image.resolve()),
+                ]
+            )
+    truth = json.loads(out.with_suffix(".json").read_text())
+    truth["watchlisted"] = sorted(listed)
+    out.with_suffix(".json").write_text(json.dumps(truth), encoding="utf-8")
+    return WrittenScene(out, out.with_suffix(".json"), manifest, len(spec.passes))

@@ -17,9 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openlfr.alert.serialize import alert_to_json
-from openlfr.deploy.views import DeploymentStatus
 from openlfr.errors import AlertNotFoundError, DeploymentNotFoundError, DeploymentStateError, ReviewError
 from openlfr.review.adjudication import AdjudicationEvent, AlertState, AlertStatus, Stage, check, derive
+from openlfr.status import DeploymentStatus
 from openlfr.store import audit
 from openlfr.store.audit import AuditAction
 from openlfr.store.db import Store

@@ -13,8 +13,9 @@ from openlfr.api.schemas import DeploymentCreate, EnrolmentLine, ThresholdReques
 from openlfr.deploy.records import DeploymentRecord, ExportFormat, export, records
 from openlfr.deploy.runner import CameraStatus
 from openlfr.deploy.upload import UploadedFile, enrol_upload, unpack_zip
-from openlfr.deploy.views import DeploymentStatus, DeploymentView
+from openlfr.deploy.views import DeploymentView
 from openlfr.errors import RequestLimitError
+from openlfr.status import DeploymentStatus
 
 router = APIRouter(prefix="/api/v1", tags=["deployments"])
 

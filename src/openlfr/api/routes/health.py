@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from openlfr.api.deps import ContextDep
 from openlfr.api.schemas import Health
-from openlfr.deploy.views import DeploymentStatus
 from openlfr.metrics import PrometheusCollector
+from openlfr.status import DeploymentStatus
 from openlfr.store.models import Deployment
 
 router = APIRouter(tags=["service"])

@@ -135,6 +135,11 @@ class DlibOnnxEmbedderConfig(_Strict):
         1, ge=1, le=16, description="ONNX Runtime intra-op threads (its own default would take every core)."
     )
     batch_size: int = Field(16, ge=1, le=256, description="Chips per ONNX Runtime call; more are split.")
+    precision: Literal["fp32", "int8"] = Field(
+        "fp32",
+        description="int8: statically quantised (embed/dlib_int8.py), with its own embedder identity, since its "
+        "templates differ from dlib's (accuracy change in EVALUATION.md); watchlists must be enrolled with it.",
+    )
     cache_dir: Path | None = Field(
         None,
         description="Folder of the converted model (made once, checked by SHA-256); "

@@ -171,3 +171,15 @@ def test_lfw_descriptors_equal_dlibs(
     worst = float(np.abs(ours - theirs).max())
     logging.getLogger(__name__).info("max abs difference over %d LFW faces: %.3g", len(faces), worst)
     assert worst < TOLERANCE, f"max abs difference over {len(faces)} LFW faces: {worst:.3g}"
+
+
+def test_int8_has_its_own_identity_and_stays_near_fp32(
+    demo_faces: list[AlignedFace], onnx_embedder: DlibOnnxEmbedder, cache_dir: Path
+) -> None:
+    int8 = DlibOnnxEmbedder(DlibOnnxEmbedderConfig(cache_dir=cache_dir, precision="int8"))
+    assert int8.identity.startswith("dlib-resnet-v1-int8@") and int8.identity != onnx_embedder.identity
+    ours = int8.embed(demo_faces)
+    assert cached_path(int8.model_path, cache_dir, "int8").is_file()
+    distance = np.linalg.norm(_vectors(ours) - _vectors(onnx_embedder.embed(demo_faces)), axis=1)
+    assert distance.max() < 0.1  # measured about 0.05; dlib's decision threshold is 0.6
+    assert {t.embedder for t in ours} == {int8.identity}

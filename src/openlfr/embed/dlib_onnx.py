@@ -13,7 +13,8 @@ watchlists, cohorts and calibrations made with either are used by the other. Tha
 because the two compute the same function: tests/embed/test_dlib_onnx.py requires the descriptors to
 equal dlib's ``compute_face_descriptor`` within 1e-4 (max abs difference, measured 3e-7) on 1,000 LFW
 faces, and cosine scores move by far less than any threshold's resolution at that bound. A change that
-breaks that bound (another converter, reduced precision) must take a new identity.
+breaks that bound (another converter, reduced precision) must take a new identity, as the int8 variant
+(``precision = "int8"``, ``dlib_int8``) does.
 
 Threads are set explicitly (``threads``, intra-op; one inter-op): ONNX Runtime's default takes every
 core, which would starve detection in a live run. Its worker threads do not spin while idle, for the
@@ -31,13 +32,13 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from openlfr import modelfiles
 from openlfr.config import DlibOnnxEmbedderConfig
-from openlfr.embed import dlib_convert
+from openlfr.embed import dlib_convert, dlib_int8
 from openlfr.embed.dlib_resnet import CHIP_SIZE, NAME, align
 from openlfr.embed.landmarks import DlibLandmarker
 from openlfr.errors import ModelError
@@ -45,30 +46,47 @@ from openlfr.types import AlignedFace, FaceDetection, RGBImage, Template
 
 log = logging.getLogger(__name__)
 
+Precision = Literal["fp32", "int8"]
+
 
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME")
     return (Path(base) if base else Path.home() / ".cache") / "openlfr"
 
 
-def cached_path(dat: Path, folder: Path) -> Path:
-    """Where the converted model of ``dat`` lives in ``folder``: named by its checksum and the converter."""
+def cached_path(dat: Path, folder: Path, precision: Precision = "fp32") -> Path:
+    """Where the converted model of ``dat`` lives in ``folder``: named by its checksum, the converter's
+    version and, for int8, the precision."""
     source = modelfiles.sha256(dat)
-    return folder / f"dlib_resnet_v1-{source[:16]}-conv{dlib_convert.CONVERTER_VERSION}.onnx"
+    suffix = "" if precision == "fp32" else f"-{precision}"
+    return folder / f"dlib_resnet_v1-{source[:16]}-conv{dlib_convert.CONVERTER_VERSION}{suffix}.onnx"
 
 
-def converted_model(dat: Path, folder: Path) -> bytes:
-    """The ONNX model of ``dat``: from ``folder`` when its checksum holds, else converted and stored there."""
-    path = cached_path(dat, folder)
+def converted_model(
+    dat: Path, folder: Path, precision: Precision = "fp32", landmarker: DlibLandmarker | None = None
+) -> bytes:
+    """The ONNX model of ``dat``: from ``folder`` when its checksum holds, else converted and stored there
+    (int8: quantised from the fp32 model, calibrated on faces aligned by ``landmarker``)."""
+    path = cached_path(dat, folder, precision)
     source = modelfiles.sha256(dat)
-    want = {"source_sha256": source, "converter_version": str(dlib_convert.CONVERTER_VERSION)}
+    want = {
+        "source_sha256": source,
+        "converter_version": str(dlib_convert.CONVERTER_VERSION),
+        "precision": precision,
+    }
+    if precision == "int8":
+        want["calibration"] = dlib_int8.CALIBRATION
     data = _read_verified(path, want)
     if data is not None:
         return data
     started = time.perf_counter()
-    data = dlib_convert.convert(dat, want)
+    if precision == "int8":
+        fp32 = converted_model(dat, folder, "fp32")
+        data = dlib_int8.quantise(fp32, dlib_int8.calibration_chips(landmarker or DlibLandmarker()))
+    else:
+        data = dlib_convert.convert(dat, want)
     _write(path, data, {**want, "onnx_sha256": hashlib.sha256(data).hexdigest()})
-    log.info("converted %s to ONNX in %.1f s: %s", dat.name, time.perf_counter() - started, path)
+    log.info("converted %s to ONNX (%s) in %.1f s: %s", dat.name, precision, time.perf_counter() - started, path)
     return data
 
 
@@ -139,9 +157,10 @@ class DlibOnnxEmbedder:
 
     @property
     def identity(self) -> str:
-        """The dlib embedder's identity: the same model, computing the same function (see the module docstring)."""
+        """fp32: the dlib embedder's identity, the same function (see the module docstring); int8: its own."""
         if self._identity is None:
-            self._identity = f"{NAME}@{modelfiles.sha256(self.model_path)[:12]}"
+            name = NAME if self.config.precision == "fp32" else f"{NAME}-{self.config.precision}"
+            self._identity = f"{name}@{modelfiles.sha256(self.model_path)[:12]}"
         return self._identity
 
     def load(self) -> None:
@@ -152,7 +171,7 @@ class DlibOnnxEmbedder:
     def _load(self) -> Any:
         with self._lock:
             if self._session is None:
-                data = converted_model(self.model_path, self.cache_dir)
+                data = converted_model(self.model_path, self.cache_dir, self.config.precision, self._landmarker)
                 self._session = self._start(data)
             return self._session
 

@@ -7,7 +7,9 @@ public-domain portraits bundled in openlfr (no shared data needed):
    (480p only, few repeats), and face_recognition.face_locations (hog upsample 0 and 1, cnn at 480p);
 2. alignment (5-point landmarks + 150 px chip) and embedding per face, one chip per call and in
    batches of 8 and 16, beside face_recognition.face_encodings for the same face boxes;
-3. one worker thread against two (does dlib release the GIL?), and LiteRT num_threads 1 against 2.
+3. one worker thread against two (does dlib release the GIL?), and LiteRT num_threads 1 against 2;
+4. dlib's ResNet under dlib and under ONNX Runtime (``dlib_onnx`` fp32), batch 1 and 8, ONNX Runtime
+   with 1 and 2 intra-op threads, on the same chips, with the largest difference in their vectors.
 
 Every case of a section runs once per repeat, in rotating order, so that load from other processes
 falls on all of them alike: on a busy machine compare the ratios, not the absolute figures.
@@ -35,7 +37,13 @@ import face_recognition as fr
 import numpy as np
 
 import openlfr
-from openlfr.config import BlazeFaceDetectorConfig, DlibEmbedderConfig, HogDetectorConfig, MmodDetectorConfig
+from openlfr.config import (
+    BlazeFaceDetectorConfig,
+    DlibEmbedderConfig,
+    DlibOnnxEmbedderConfig,
+    HogDetectorConfig,
+    MmodDetectorConfig,
+)
 from openlfr.detect.base import detectors
 from openlfr.embed.base import embedders
 from openlfr.ingest.images import load_image
@@ -71,6 +79,7 @@ def machine() -> dict[str, str]:
         "numpy": np.__version__,
         "opencv": cv2.__version__,
         "face_recognition": metadata.version("face_recognition"),
+        "onnxruntime": metadata.version("onnxruntime"),
     }
 
 
@@ -237,6 +246,13 @@ def embedding(frame: RGBImage, repeats: int) -> list[AlignedFace]:
     return batch16
 
 
+def sixteen(frame: RGBImage) -> list[AlignedFace]:
+    """16 aligned faces from ``frame`` (the faces hog upsample 1 finds, repeated), as ``embedding`` returns."""
+    dets = detectors.create(HogDetectorConfig(upsample=1)).detect(frame)
+    aligned = embedders.create(DlibEmbedderConfig()).align(frame, dets)
+    return [aligned[i % len(aligned)] for i in range(16)]
+
+
 def threads(frame_set: dict[str, RGBImage], faces: list[AlignedFace], repeats: int) -> None:
     header("threads", "ms per face or frame, wall clock")
     # One embedder or detector per worker: each serialises its own calls with a lock.
@@ -292,22 +308,57 @@ def threads(frame_set: dict[str, RGBImage], faces: list[AlignedFace], repeats: i
     pool.shutdown()
 
 
+def onnx_runtime(faces: list[AlignedFace], repeats: int) -> None:
+    header("dlib's ResNet: dlib against ONNX Runtime (dlib_onnx fp32)", "ms per face")
+    dlib_embedder = embedders.create(DlibEmbedderConfig())
+    runs = {k: embedders.create(DlibOnnxEmbedderConfig(threads=k, batch_size=8)) for k in (1, 2)}
+    eight = faces[:8]
+    ref = np.stack([t.vector for t in dlib_embedder.embed(eight)])
+    ours = np.stack([t.vector for t in runs[1].embed(eight)])
+    print(f"  largest |dlib - dlib_onnx| in vectors over {len(eight)} faces: {np.abs(ref - ours).max():.2g}")
+
+    def each(embedder: object, chips: list[AlignedFace]) -> None:
+        for face in chips:
+            embedder.embed([face])  # type: ignore[attr-defined]
+
+    cases: dict[str, Case] = {
+        "dlib, batch 1": (lambda: each(dlib_embedder, eight), 8),
+        "dlib, batch 8": (lambda: dlib_embedder.embed(eight), 8),
+    }
+    for k, embedder in runs.items():
+        cases[f"dlib_onnx fp32, {k} thread{'s' * (k > 1)}, batch 1"] = (lambda e=embedder: each(e, eight), 8)
+        cases[f"dlib_onnx fp32, {k} thread{'s' * (k > 1)}, batch 8"] = (lambda e=embedder: e.embed(eight), 8)
+    ratios = {name: (f"dlib, {name[-7:]}", name) for name in cases if name.startswith("dlib_onnx")}
+    table("onnx", "ms/face", "", run(cases, repeats), ratios, label="dlib/this")
+
+
 def main() -> None:
     raw = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=raw)
     parser.add_argument("--quick", action="store_true", help="few repeats, for a check that it runs (~30 s)")
     parser.add_argument("--repeat", type=int, default=None, help="repeats per case (default 7, quick 2)")
     parser.add_argument("--json", type=Path, help="also write the machine and every figure to this file")
+    parser.add_argument(
+        "--sections",
+        default="detection,embedding,threads,onnx",
+        help="which sections to run, comma-separated (default: all four)",
+    )
     args = parser.parse_args()
     repeats = args.repeat or (2 if args.quick else 7)
     info = machine()
     print(f"bench/embed.py  {info['date']}")
     print("  " + ", ".join(f"{k} {v}" for k, v in info.items() if k != "date"))
     print(f"  repeats {repeats}; load average {os.getloadavg()[0]:.2f} at start; python {sys.executable}")
+    sections = set(args.sections.split(","))
     frame_set = frames()
-    detection(frame_set, repeats, mmod_repeats=1 if args.quick else 3)
-    faces = embedding(frame_set["1080p"], repeats)
-    threads(frame_set, faces, repeats)
+    if "detection" in sections:
+        detection(frame_set, repeats, mmod_repeats=1 if args.quick else 3)
+    frame = frame_set["1080p"]
+    faces = embedding(frame, repeats) if "embedding" in sections else sixteen(frame)
+    if "threads" in sections:
+        threads(frame_set, faces, repeats)
+    if "onnx" in sections:
+        onnx_runtime(faces, repeats)
     print(f"\n  load average {os.getloadavg()[0]:.2f} at end")
     if args.json:
         args.json.write_text(json.dumps({"machine": info, "repeats": repeats, "rows": ROWS}, indent=2) + "\n")

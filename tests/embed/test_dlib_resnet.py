@@ -86,7 +86,7 @@ def test_registry_builds_by_type_and_refuses_unknown() -> None:
     class Weird:
         type = "weird"
 
-    with pytest.raises(ConfigError, match="unknown embedder type 'weird'; known types: dlib, onnx"):
+    with pytest.raises(ConfigError, match="unknown embedder type 'weird'; known types: dlib, dlib_onnx, onnx"):
         embedders.create(Weird())
 
 

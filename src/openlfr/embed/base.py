@@ -42,6 +42,7 @@ embedders: Registry[Embedder] = Registry(
     {
         "dlib": "openlfr.embed.dlib_resnet:create",
         "onnx": "openlfr.embed.onnx:create",
+        "dlib_onnx": "openlfr.embed.dlib_onnx:create",
     },
 )
 """``embedders.create(config)`` builds the embedder that ``config.type`` names; ``embedders.register`` adds one."""

@@ -72,17 +72,7 @@ class DlibResnetEmbedder:
         return self._model
 
     def align(self, image: RGBImage, detections: Sequence[FaceDetection]) -> list[AlignedFace]:
-        import dlib
-
-        image = check_rgb(image)
-        faces = []
-        for det in detections:
-            shape = self._landmarker.shape(image, det.box)
-            chip = dlib.get_face_chip(image, shape, size=CHIP_SIZE, padding=self.config.padding)
-            faces.append(
-                AlignedFace(detection=det, landmarks=DlibLandmarker.points(shape), chip=np.ascontiguousarray(chip))
-            )
-        return faces
+        return align(self._landmarker, image, detections, self.config.padding)
 
     def embed(self, faces: Sequence[AlignedFace]) -> list[Template]:
         if not faces:
@@ -98,6 +88,23 @@ class DlibResnetEmbedder:
             found = (found[: len(faces)] + found[len(faces) :]) / 2.0
         identity = self.identity
         return [Template(vector=v.astype(np.float32), embedder=identity) for v in found]
+
+
+def align(
+    landmarker: DlibLandmarker, image: RGBImage, detections: Sequence[FaceDetection], padding: float
+) -> list[AlignedFace]:
+    """dlib's 150 px chip for each detection, from ``landmarker``'s points (``dlib.get_face_chip``)."""
+    import dlib
+
+    image = check_rgb(image)
+    faces = []
+    for det in detections:
+        shape = landmarker.shape(image, det.box)
+        chip = dlib.get_face_chip(image, shape, size=CHIP_SIZE, padding=padding)
+        faces.append(
+            AlignedFace(detection=det, landmarks=DlibLandmarker.points(shape), chip=np.ascontiguousarray(chip))
+        )
+    return faces
 
 
 def variant(config: DlibEmbedderConfig) -> str:

@@ -51,6 +51,8 @@ def core_key(settings: Settings, embedder_identity: str) -> str:
     key = f"{embedder_identity}|{settings.detector.model_dump_json()}"
     if isinstance(settings.embedder, DlibEmbedderConfig) and (extra := variant(settings.embedder)):
         key += f"|{extra}"
+    if settings.embedder.type == "dlib_onnx":  # dlib's identity (equal templates), but evaluate what ran
+        key += "|onnxruntime"
     return key
 
 

@@ -13,7 +13,6 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from openlfr.auth.roles import Role
-from openlfr.config import CameraConfig
 from openlfr.review.adjudication import AdjudicationEvent, Stage
 from openlfr.review.alerts import AlertDetail, AlertSummary, HoldView
 
@@ -70,27 +69,6 @@ class TokenCreated(BaseModel):
     expires_at: datetime
     secret: str
     """Shown once: the server keeps only its hash."""
-
-
-class DeploymentCreate(_Body):
-    """A new draft deployment: where, why, when, with which cameras (the CLI's ``deployment create`` too)."""
-
-    name: str = Field(min_length=1, max_length=256)
-    location_name: str = Field(min_length=1, max_length=256)
-    purpose: str = Field(min_length=1, max_length=4000)
-    legal_basis: str = Field(min_length=1, max_length=4000)
-    planned_start: datetime
-    planned_end: datetime
-    cameras: list[CameraConfig] = Field(min_length=1, max_length=64)
-    latitude: float | None = Field(None, ge=-90.0, le=90.0)
-    longitude: float | None = Field(None, ge=-180.0, le=180.0)
-
-
-class ThresholdRequest(_Body):
-    """With no ``value``: the watchlist's calibrated threshold. With one: set by hand, justified."""
-
-    value: float | None = Field(None, ge=0.0, le=1.0)
-    justification: str = Field("", max_length=4000)
 
 
 class EnrolmentLine(BaseModel):

@@ -15,6 +15,7 @@ from openlfr.cli.stored import JsonOption, actor, opened, parse_time, print_json
 from openlfr.config import CameraConfig
 from openlfr.deploy.lifecycle import MIN_JUSTIFICATION, Deployments
 from openlfr.deploy.records import ExportFormat, export, records
+from openlfr.deploy.requests import DeploymentCreate, ThresholdRequest
 from openlfr.deploy.views import DeploymentView
 from openlfr.errors import ConfigError
 from openlfr.match.watchlist import Watchlist
@@ -59,19 +60,19 @@ def create_command(
 ) -> None:
     """Create a draft deployment: where, why, when, with which cameras."""
     cameras = [_camera(c) for c in camera] if camera else list(settings().cameras)
+    request = DeploymentCreate(
+        name=name,
+        location_name=location,
+        purpose=purpose,
+        legal_basis=legal_basis,
+        planned_start=parse_time(start, "--start"),
+        planned_end=parse_time(end, "--end"),
+        cameras=cameras,
+        latitude=lat,
+        longitude=lon,
+    )
     with opened() as store:
-        dep = Deployments(store).create(
-            name=name,
-            location_name=location,
-            purpose=purpose,
-            legal_basis=legal_basis,
-            planned_start=parse_time(start, "--start"),
-            planned_end=parse_time(end, "--end"),
-            cameras=cameras,
-            created_by=actor(),
-            latitude=lat,
-            longitude=lon,
-        )
+        dep = Deployments(store).create_from(request, actor())
     if as_json:
         print_json(dep)
         return
@@ -210,7 +211,8 @@ def threshold_command(
     if calibrated == (value is not None):
         raise ConfigError("give either --calibrated or --value (with --justification)")
     with opened() as store:
-        dep = Deployments(store).set_threshold(deployment_id, actor(), value=value, justification=justification)
+        request = ThresholdRequest(value=value, justification=justification)
+        dep = Deployments(store).set_threshold_from(deployment_id, request, actor())
     console.print(f"{dep.id}: threshold {dep.threshold:.4f} ({dep.threshold_source}); status {dep.status.value}")
 
 

@@ -43,6 +43,7 @@ from openlfr.store.models import Deployment, DeploymentCamera
 from openlfr.store.times import as_utc
 
 from . import watchlists
+from .requests import DeploymentCreate, ThresholdRequest
 from .views import DeploymentView, deployment_view
 
 MIN_JUSTIFICATION = 20
@@ -157,6 +158,15 @@ class Deployments:
                 at=now,
             )
             return deployment_view(dep)
+
+    def create_from(self, request: DeploymentCreate, created_by: str) -> DeploymentView:
+        """``create`` from the request the API and the CLI both build."""
+        fields = request.model_dump(exclude={"cameras"})
+        return self.create(**fields, cameras=request.cameras, created_by=created_by)
+
+    def set_threshold_from(self, deployment_id: str, request: ThresholdRequest, actor: str) -> DeploymentView:
+        """``set_threshold`` from the request the API and the CLI both build."""
+        return self.set_threshold(deployment_id, actor, value=request.value, justification=request.justification)
 
     def set_watchlist(
         self, deployment_id: str, watchlist: Watchlist, actor: str, under_18: Mapping[str, str] | None = None

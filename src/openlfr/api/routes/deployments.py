@@ -9,8 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 
 from openlfr.api.deps import ContextDep, PrincipalDep
-from openlfr.api.schemas import DeploymentCreate, EnrolmentLine, ThresholdRequest, WatchlistUploaded
+from openlfr.api.schemas import EnrolmentLine, WatchlistUploaded
 from openlfr.deploy.records import DeploymentRecord, ExportFormat, export, records
+from openlfr.deploy.requests import DeploymentCreate, ThresholdRequest
 from openlfr.deploy.runner import CameraStatus
 from openlfr.deploy.upload import UploadedFile, enrol_upload, unpack_zip
 from openlfr.deploy.views import DeploymentView
@@ -28,7 +29,7 @@ def list_deployments(ctx: ContextDep, status: DeploymentStatus | None = None) ->
 @router.post("/deployments", response_model=DeploymentView, status_code=201)
 def create_deployment(body: DeploymentCreate, who: PrincipalDep, ctx: ContextDep) -> DeploymentView:
     """A new draft deployment: where, why, legal basis, when, cameras."""
-    return ctx.deployments.create(**body.model_dump(exclude={"cameras"}), cameras=body.cameras, created_by=who.actor)
+    return ctx.deployments.create_from(body, who.actor)
 
 
 @router.get("/deployments/{deployment_id}", response_model=DeploymentView)
@@ -120,7 +121,7 @@ def _pair(spec: str) -> tuple[str, str]:
 @router.post("/deployments/{deployment_id}/threshold", response_model=DeploymentView)
 def set_threshold(deployment_id: str, body: ThresholdRequest, who: PrincipalDep, ctx: ContextDep) -> DeploymentView:
     """The watchlist's calibrated threshold (no ``value``), or one set by hand with a justification."""
-    return ctx.deployments.set_threshold(deployment_id, who.actor, value=body.value, justification=body.justification)
+    return ctx.deployments.set_threshold_from(deployment_id, body, who.actor)
 
 
 @router.post("/deployments/{deployment_id}/authorise", response_model=DeploymentView)

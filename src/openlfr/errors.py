@@ -34,7 +34,9 @@ sees one clear line::
     │   ├── CsrfError            a state-changing browser request without its CSRF token, or from another origin
     │   └── PermissionDeniedError the principal's role may not do this
     ├── UserError                a user or token cannot be made or changed (name, role, weak password, duplicate)
-    └── RequestLimitError        a request breaks a limit (size, count, pixels, rows, rate); ``problems`` per item
+    ├── UploadRefusedError       an upload is refused whole: a path for a name, not an image, unnamed or missing files
+    └── RequestLimitError        a request breaks a limit (size, count, pixels, rows); ``problems`` per item
+        └── RateLimitedError     too many requests or login attempts in a minute
 
 Every error has a stable ``code`` (what an API client matches on) and ``problems`` (one line per thing
 that is wrong, when there are several): callers read fields, never parse the message.
@@ -252,3 +254,15 @@ class RequestLimitError(OpenLFRError):
     """A request breaks a limit (size, count, pixels, rows, rate); ``problems`` names each offending item."""
 
     code = "limit_exceeded"
+
+
+class RateLimitedError(RequestLimitError):
+    """Too many requests (or login attempts) in a minute from one principal or address."""
+
+    code = "rate_limited"
+
+
+class UploadRefusedError(OpenLFRError):
+    """An upload is refused whole (nothing stored): ``problems`` names each bad file or manifest row."""
+
+    code = "upload_refused"

@@ -140,13 +140,19 @@ def describe(s: MetricsSnapshot) -> str:
 class PrometheusCollector:
     """A prometheus_client collector that reads the cameras' metrics at each scrape."""
 
-    def __init__(self, cameras: Iterable[CameraMetrics]) -> None:
-        self._cameras = list(cameras)
+    def __init__(self, cameras: Iterable[CameraMetrics] | Callable[[], list[MetricsSnapshot]]) -> None:
+        """``cameras``: a fixed set of cameras, or a function giving the snapshots of whatever runs now
+        (the service, whose deployments start and stop)."""
+        if callable(cameras):
+            self._snapshots = cameras
+        else:
+            fixed = list(cameras)
+            self._snapshots = lambda: [c.snapshot() for c in fixed]
 
     def collect(self) -> Iterator[object]:
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-        snaps = [c.snapshot() for c in self._cameras]
+        snaps = self._snapshots()
         counters = (
             "frames_in",
             "frames_analysed",

@@ -22,6 +22,7 @@ from openlfr.cli import (
     models,
     retention,
     search,
+    serve,
     store,
     tokens,
     users,
@@ -62,6 +63,7 @@ app.command("search", epilog=search.EPILOG)(search.search_command)
 app.command("watch", epilog=watch.EPILOG)(watch.watch_command)
 app.command("models", epilog=models.EPILOG)(models.models_command)
 app.command("demo", epilog=demo.EPILOG)(demo.demo_command)
+app.command("serve", epilog=serve.EPILOG)(serve.serve_command)
 app.add_typer(audit.app, name="audit")
 app.add_typer(store.app, name="store")
 app.add_typer(deployment.app, name="deployment")

@@ -22,6 +22,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -93,8 +94,10 @@ def run_deployment(
     *,
     extra_sinks: list[AlertSink] | None = None,
     stop: threading.Event | None = None,
+    on_start: Callable[[LiveApp], None] | None = None,
 ) -> RunSummary:
-    """Run a live deployment's cameras until they end (files) or ``stop`` is set; return its counts."""
+    """Run a live deployment's cameras until they end (files) or ``stop`` is set; return its counts.
+    ``on_start`` is given the running app (the service reads its cameras' states and metrics)."""
     deployments = Deployments(store)
     view = deployments.get(deployment_id)
     if not view.cameras:
@@ -112,6 +115,8 @@ def run_deployment(
     next_purge = time.monotonic()
     try:
         app.start()
+        if on_start is not None:
+            on_start(app)
         while not stop.is_set():
             ended = app.wait(timeout=COUNT_INTERVAL_S)
             _update_run(store, run_id, app.snapshots())

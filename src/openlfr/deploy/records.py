@@ -37,6 +37,7 @@ from openlfr.store.audit import AuditAction
 from openlfr.store.db import Store
 from openlfr.store.models import AlertRow, Deployment, DeploymentRun, WatchlistEntry
 from openlfr.store.times import as_utc, opt_utc
+from openlfr.text import csv_cell
 
 
 class ExportFormat(StrEnum):
@@ -138,7 +139,7 @@ def to_csv(rows: Sequence[DeploymentRecord]) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow([f.name for f in fields(DeploymentRecord)])
     for r in rows:
-        writer.writerow(["" if v is None else v for v in asdict(r).values()])
+        writer.writerow(["" if v is None else csv_cell(v) for v in asdict(r).values()])
     return buf.getvalue()
 
 

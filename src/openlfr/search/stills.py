@@ -21,6 +21,7 @@ from openlfr.analysis import FaceAnalyzer
 from openlfr.embed import quality as face_quality
 from openlfr.errors import ImageError
 from openlfr.match import matcher
+from openlfr.match.index import ExactIndex
 from openlfr.match.watchlist import Watchlist
 from openlfr.types import AnalyzedFace, FaceQuality, Match, RGBImage
 
@@ -80,15 +81,31 @@ def search_images(
         except ImageError as exc:
             yield ImageResult(source=str(path), error=str(exc), error_reason=exc.reason)
             continue
-        faces = analyzer.analyze(image)
-        vectors = np.stack([f.template.vector for f in faces]) if faces else np.zeros((0, 1), np.float32)
-        second = _second_vectors(faces) if watchlist.second is not None else None
-        ranked = matcher.search(watchlist, vectors, k=k, index=index, second=second) if faces else []
-        results = [
-            _face_result(i, face, candidates, analyzer, image, path, save_crops)
-            for i, (face, candidates) in enumerate(zip(faces, ranked, strict=True))
-        ]
-        yield ImageResult(source=str(path), width=image.shape[1], height=image.shape[0], faces=results)
+        yield search_image(image, path, analyzer, watchlist, k, save_crops, index)
+
+
+def search_image(
+    image: RGBImage,
+    source: Path,
+    analyzer: FaceAnalyzer,
+    watchlist: Watchlist,
+    k: int = 5,
+    save_crops: Path | None = None,
+    index: tuple[ExactIndex, NDArray[np.int64]] | None = None,
+) -> ImageResult:
+    """Every face of one decoded image with its top ``k`` candidates (``source`` names it in the result)."""
+    if index is None:
+        watchlist.require_embedder(analyzer.embedder.identity, analyzer.second_identity)
+        index = watchlist.index()
+    faces = analyzer.analyze(image)
+    vectors = np.stack([f.template.vector for f in faces]) if faces else np.zeros((0, 1), np.float32)
+    second = _second_vectors(faces) if watchlist.second is not None else None
+    ranked = matcher.search(watchlist, vectors, k=k, index=index, second=second) if faces else []
+    results = [
+        _face_result(i, face, candidates, analyzer, image, source, save_crops)
+        for i, (face, candidates) in enumerate(zip(faces, ranked, strict=True))
+    ]
+    return ImageResult(source=str(source), width=image.shape[1], height=image.shape[0], faces=results)
 
 
 def _second_vectors(faces: list[AnalyzedFace]) -> NDArray[np.float32]:

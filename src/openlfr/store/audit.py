@@ -38,6 +38,7 @@ class AuditAction(StrEnum):
     DEPLOYMENT_ENDED = "deployment.ended"
     DEPLOYMENT_CLOSED = "deployment.closed"
     DEPLOYMENT_RUN = "deployment.run"
+    DEPLOYMENT_RESUMED = "deployment.resumed"
     WATCHLIST_CHANGED = "watchlist.changed"
     WATCHLIST_DESTROYED = "watchlist.destroyed"
     THRESHOLD_SET = "threshold.set"
@@ -60,6 +61,7 @@ class AuditAction(StrEnum):
     TOKEN_CREATED = "token.created"
     TOKEN_REVOKED = "token.revoked"
     CONFIG_CHANGED = "config.changed"
+    SEARCH = "search"
     STORE_CREATED = "store.created"
 
 
@@ -214,3 +216,42 @@ def _broken(count: int, head_seq: int, head_hash: str, seq: int, problem: str) -
     return AuditVerdict(
         ok=False, entries=count, head_seq=head_seq, head_hash=head_hash, first_broken=seq, problem=problem
     )
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntryView:
+    """One entry of the chain as read back (``details`` parsed)."""
+
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    deployment_id: str | None
+    target: str | None
+    details: dict[str, Detail]
+
+
+def entries(
+    session: Session,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    deployment_id: str | None = None,
+    last: int = 100,
+    before: int | None = None,
+) -> list[AuditEntryView]:
+    """The last ``last`` entries matching the filters (before chain position ``before``), oldest first."""
+    query = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(last)
+    if actor is not None:
+        query = query.where(AuditEntry.actor == actor)
+    if action is not None:
+        query = query.where(AuditEntry.action == action)
+    if deployment_id is not None:
+        query = query.where(AuditEntry.deployment_id == deployment_id)
+    if before is not None:
+        query = query.where(AuditEntry.seq < before)
+    rows = list(reversed(session.scalars(query).all()))
+    return [
+        AuditEntryView(r.seq, as_utc(r.at), r.actor, r.action, r.deployment_id, r.target, json.loads(r.details_json))
+        for r in rows
+    ]

@@ -1,0 +1,143 @@
+"""Every route against every role, no login, and an expired and a revoked token: 401 and 403
+exactly where ``api/access.ACCESS`` says, and through the gate where it allows.
+
+A route added without an entry in the table fails ``test_every_route_has_an_entry`` (and is refused
+at run time). Allowed GETs must answer 2xx with real ids; allowed POSTs are sent with an empty body
+or an unknown id, so that they pass the gate without changing anything (a 404 or 422 then proves
+the gate let them through: anything but 401/403, and never a 5xx).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from starlette.routing import Route
+
+from deploying import live_deployment
+from openlfr.analysis import FaceAnalyzer
+from openlfr.api import access
+from openlfr.auth.roles import HUMAN_ROLES, Role
+from openlfr.auth.tokens import Tokens
+from openlfr.config import CameraConfig
+from openlfr.match.watchlist import Watchlist
+from openlfr.review.alerts import Alerts
+from reviewing import make_alert
+from serving import ServedApp
+
+ANONYMOUS, EXPIRED, REVOKED = "anonymous", "expired token", "revoked token"
+
+
+def app_routes(served: ServedApp) -> list[tuple[str, str]]:
+    """Every (method, path) the app serves: its OpenAPI document's operations (FastAPI includes routers
+    lazily, so ``app.routes`` does not list them), and the app's own routes outside it."""
+    app = served.server.config.app
+    assert isinstance(app, FastAPI)
+    found = {(m.upper(), path) for path, ops in app.openapi()["paths"].items() for m in ops}
+    for route in app.routes:
+        if isinstance(route, Route):
+            found |= {(m, route.path) for m in route.methods or () if m != "HEAD"}
+    return sorted(found)
+
+
+@dataclass
+class World:
+    deployment_id: str
+    alert_id: str
+    clients: dict[str, httpx.Client]
+    csrf: dict[str, str]
+
+
+@pytest.fixture
+def world(served_sqlite: ServedApp, analyzer: FaceAnalyzer, demo: Path, demo_watchlist: Watchlist) -> World:
+    served = served_sqlite
+    camera = CameraConfig(id="cam-1", source=str(demo / "video" / "walkthrough.mp4"))
+    dep = live_deployment(served.store, demo_watchlist, [camera])
+    alert = make_alert(analyzer, demo, demo_watchlist)
+    Alerts(served.store).store_alert(dep.id, alert)
+    clients: dict[str, httpx.Client] = {}
+    csrf: dict[str, str] = {}
+    for role in sorted(HUMAN_ROLES):
+        name = served.add_user(f"user-{role.value}", role)
+        client = served.client(name)
+        clients[role.value], csrf[role.value] = client.http, client.csrf or ""
+    tokens = Tokens(served.store, served.settings.api)
+    _, device = tokens.create("cam-box", Role.DEVICE, "local:test", days=1, deployment_id=dep.id)
+    _, revoked = tokens.create("old-box", Role.SUPERVISOR, "local:test", days=1)
+    tokens.revoke("old-box", "local:test")
+    past = Tokens(served.store, served.settings.api, clock=lambda: datetime.now(UTC) - timedelta(days=3))
+    _, expired = past.create("stale-box", Role.SUPERVISOR, "local:test", days=1)
+    for who, secret in ((Role.DEVICE.value, device), (REVOKED, revoked), (EXPIRED, expired)):
+        clients[who] = httpx.Client(base_url=served.url, headers={"Authorization": f"Bearer {secret}"}, timeout=60)
+    clients[ANONYMOUS] = httpx.Client(base_url=served.url, timeout=60)
+    return World(dep.id, alert.alert_id, clients, csrf)
+
+
+def test_every_route_has_an_entry_and_every_entry_a_route(served_sqlite: ServedApp) -> None:
+    routes = set(app_routes(served_sqlite))
+    missing = sorted(r for r in routes if access.rule_for(*r) is None)
+    assert not missing, f"routes without an entry in api/access.ACCESS (refused by default): {missing}"
+    stale = sorted(set(access.ACCESS) - routes)
+    assert not stale, f"entries in api/access.ACCESS with no route: {stale}"
+
+
+def _path(template: str, w: World, real: bool) -> str:
+    dep, alert = (w.deployment_id, w.alert_id) if real else ("no-such-deployment", "no-such-alert")
+    return (
+        template.replace("{deployment_id}", dep)
+        .replace("{alert_id}", alert)
+        .replace("{username}", "user-operator" if real else "no-such-user")
+        .replace("{name}", "no-such-token")
+    )
+
+
+def _call(client: httpx.Client, method: str, path: str, csrf: str | None) -> int:
+    if path.endswith("/alerts/stream"):
+        with client.stream("GET", path, timeout=30) as r:
+            return r.status_code
+    if method == "GET":
+        return client.get(path).status_code
+    headers = {"X-CSRF-Token": csrf} if csrf else {}
+    return client.post(path, json={}, headers=headers).status_code
+
+
+def test_route_role_matrix(served_sqlite: ServedApp, world: World) -> None:
+    failures = []
+    checked = 0
+    for method, template in app_routes(served_sqlite):
+        rule = access.rule_for(method, template)
+        assert rule is not None
+        if template == "/api/v1/auth/logout":
+            continue  # it would end the sessions the matrix uses; its rule (public) is checked below
+        for who, client in world.clients.items():
+            role = Role(who) if who in Role._value2member_map_ else None
+            path = _path(template, world, real=method == "GET")
+            status = _call(client, method, path, world.csrf.get(who))
+            checked += 1
+            if rule == access.PUBLIC:
+                ok = status not in (401, 403) and status < 500
+            elif role is None:  # no login, an expired or a revoked token
+                ok = status == 401
+            elif not access.allows(rule, role):
+                ok = status == 403
+            elif method == "GET":
+                ok = 200 <= status < 300
+            else:
+                ok = status not in (401, 403) and status < 500
+            if not ok:
+                failures.append(f"{method} {template} as {who}: {status}")
+    assert checked > 300
+    assert not failures, "\n".join(failures)
+
+
+def test_logout_is_open_and_ends_the_session(served_sqlite: ServedApp) -> None:
+    served_sqlite.add_user("op.smith", Role.OPERATOR)
+    c = served_sqlite.client("op.smith")
+    assert c.get("/api/v1/auth/me").status_code == 200
+    assert c.post("/api/v1/auth/logout").status_code == 204
+    assert c.get("/api/v1/auth/me").status_code == 401
+    assert served_sqlite.client().post("/api/v1/auth/logout").status_code == 204

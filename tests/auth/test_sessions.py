@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -32,6 +33,8 @@ def test_a_session_stands_for_its_user(sessions: WebSessions, alice: UserView, c
     assert csrf == opened.csrf_token
     with pytest.raises(NotAuthenticatedError):
         sessions.authenticate(opened.secret + "x")
+    with pytest.raises(NotAuthenticatedError, match="disabled"):
+        sessions.open(replace(alice, disabled=True))
 
 
 def test_only_the_hash_of_the_secret_is_stored(sessions: WebSessions, alice: UserView, store: Store) -> None:

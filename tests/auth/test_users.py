@@ -6,12 +6,15 @@ import json
 import statistics
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from argon2 import PasswordHasher
+from argon2.profiles import RFC_9106_LOW_MEMORY
+from sqlalchemy import select, update
 
 from identities import PASSWORD, Clock
+from openlfr.auth.passwords import needs_rehash
 from openlfr.auth.roles import Role
 from openlfr.auth.sessions import WebSessions
 from openlfr.auth.users import Users, UserView
@@ -217,3 +220,44 @@ def test_an_unknown_user_takes_as_long_as_a_wrong_password(
     unknown = _median_seconds(lambda: users.authenticate("nobody", "wrong password!", "t"), 15)
     wrong = _median_seconds(lambda: users.authenticate("alice", "wrong password!", "t"), 15)
     assert 0.5 < unknown / wrong < 2.0, (unknown, wrong)
+
+
+def test_a_hash_with_old_parameters_is_remade_at_login(users: Users, alice: UserView, store: Store) -> None:
+    old = PasswordHasher.from_parameters(RFC_9106_LOW_MEMORY).hash(PASSWORD)
+    with store.session() as s:
+        s.execute(update(User).where(User.id == alice.id).values(password_hash=old))
+    users.authenticate("alice", PASSWORD, "cli")
+    with store.session() as s:
+        remade = s.scalar(select(User.password_hash).where(User.id == alice.id))
+    assert remade is not None and remade != old and not needs_rehash(remade)
+    users.authenticate("alice", PASSWORD, "cli")
+
+
+def test_a_disabled_account_says_nothing_about_its_lock(users: Users, alice: UserView) -> None:
+    users.add("bob", Role.OPERATOR, PASSWORD, "alice")
+    for _ in range(3):
+        with pytest.raises(LoginFailedError):
+            users.authenticate("bob", "wrong password!", "cli")
+    users.disable("bob", "alice")
+    with pytest.raises(LoginFailedError, match=r"^wrong username or password$"):
+        users.authenticate("bob", PASSWORD, "cli")
+
+
+def test_a_password_reset_during_a_login_fails_that_login(
+    store: Store, api_config: ApiConfig, alice: UserView, clock: Clock
+) -> None:
+    admin = Users(store, api_config, clock)
+    calls = 0
+
+    def resetting_clock() -> datetime:
+        nonlocal calls
+        calls += 1
+        if calls == 2:  # after the password was verified, before the outcome is written
+            admin.reset_password("alice", "a new long passphrase", "carol")
+        return clock()
+
+    with pytest.raises(LoginFailedError):
+        Users(store, api_config, resetting_clock).authenticate("alice", PASSWORD, "cli")
+    failed = entries(store, audit.AuditAction.LOGIN_FAILED)
+    assert [json.loads(e.details_json)["reason"] for e in failed] == ["changed_during_login"]
+    assert not entries(store, audit.AuditAction.LOGIN)

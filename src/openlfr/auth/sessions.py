@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from openlfr.auth.users import UserView
 
 TOUCH_EVERY = timedelta(seconds=30)
-"""``last_seen_at`` is written at most this often (idle expiry is in minutes: no need to write every request)."""
+"""``last_seen_at`` is written at most this often (idle expiry is in minutes: no need to write every request),
+so a session may end up to this much before its idle limit."""
 _EXPIRED = "not logged in, or the session expired: log in again"
 
 
@@ -76,6 +77,8 @@ class WebSessions:
 
     def open(self, user: UserView) -> OpenedSession:
         """A new session for ``user``, who has just logged in (``Users.authenticate``, which audits it)."""
+        if user.disabled:
+            raise NotAuthenticatedError(f"user '{user.username}' is disabled")
         secret = secrets.token_urlsafe(32)
         now = self.clock()
         expires = now + timedelta(minutes=self.config.session_minutes)

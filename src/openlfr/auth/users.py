@@ -227,8 +227,6 @@ class Users:
 
         def login(s: Session, user: User, now: datetime) -> None:
             user.last_login_at = now
-            if needs_rehash(user.password_hash):
-                user.password_hash = hash_password(password)
             audit.record(s, user.username, AuditAction.LOGIN, target=user.username, details={"source": source}, at=now)
 
         return self._attempt(username, password, source, login)
@@ -246,13 +244,15 @@ class Users:
                 else _Seen(user.id, user.username, user.password_hash, user.disabled_at is not None, user.locked_until)
             )
         now = self.clock()
-        if seen is not None and seen.locked_until is not None and as_utc(seen.locked_until) > now:
-            self._refuse(seen, source, "locked", now)
+        if seen is not None and not seen.disabled and seen.locked_until is not None and as_utc(seen.locked_until) > now:
+            self._refuse(seen, source, "locked", now)  # without verifying: a locked account takes no guesses
         if seen is None:
             dummy_verify(password)
             right = False
         else:
             right = verify_password(seen.password_hash, password)  # also for a disabled user: the same time
+        # a hash made with older parameters is remade here, not under the row lock below
+        rehashed = hash_password(password) if seen is not None and right and needs_rehash(seen.password_hash) else None
         now = self.clock()
         if seen is None:
             self._refuse(None, source, "unknown_user", now, given=username)
@@ -273,6 +273,8 @@ class Users:
             else:
                 user.failed_logins = 0
                 user.locked_until = None
+                if rehashed is not None:
+                    user.password_hash = rehashed
                 succeed(s, user, now)
                 return _view(user)
         raise failure  # after the commit: the failed attempt stays audited
@@ -285,7 +287,7 @@ class Users:
                 _record_failure(s, ANONYMOUS, source, reason, now, username=given[:64])
             else:
                 user = s.get(User, seen.id, with_for_update=True)
-                if user is not None and (until := _locked(user, now)) is not None:
+                if user is not None and reason != "disabled" and (until := _locked(user, now)) is not None:
                     _record_failure(s, seen.username, source, "locked", now)
                     failure = _lock_error(until)
                 elif user is not None and reason == "wrong_password":

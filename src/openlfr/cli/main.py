@@ -24,6 +24,8 @@ from openlfr.cli import (
     search,
     serve,
     store,
+    tokens,
+    users,
     watch,
     watchlist,
 )
@@ -67,6 +69,8 @@ app.add_typer(store.app, name="store")
 app.add_typer(deployment.app, name="deployment")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(retention.app, name="retention")
+app.add_typer(users.app, name="users")
+app.add_typer(tokens.app, name="tokens")
 
 
 def run() -> None:

@@ -60,7 +60,7 @@ def create_command(
 ) -> None:
     """Create a draft deployment: where, why, when, with which cameras."""
     cameras = [_camera(c) for c in camera] if camera else list(settings().cameras)
-    request = DeploymentCreate(
+    request = DeploymentCreate.build(
         name=name,
         location_name=location,
         purpose=purpose,
@@ -211,7 +211,7 @@ def threshold_command(
     if calibrated == (value is not None):
         raise ConfigError("give either --calibrated or --value (with --justification)")
     with opened() as store:
-        request = ThresholdRequest(value=value, justification=justification)
+        request = ThresholdRequest.build(value=value, justification=justification)
         dep = Deployments(store).set_threshold_from(deployment_id, request, actor())
     console.print(f"{dep.id}: threshold {dep.threshold:.4f} ({dep.threshold_source}); status {dep.status.value}")
 

@@ -4,14 +4,27 @@ fields, the same bounds, and the same validation (the service's own), whichever 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from openlfr.config import CameraConfig
+from openlfr.errors import ConfigError
 
 
 class _Request(BaseModel):
+    """Bounds on size only: what a value means is checked by the service, one place for API and CLI."""
+
     model_config = ConfigDict(extra="forbid", str_max_length=10_000)
+
+    @classmethod
+    def build(cls, **fields: object) -> Self:
+        """The request from ``fields``; ConfigError naming each bad field (the CLI's one-line error)."""
+        try:
+            return cls.model_validate(fields)
+        except ValidationError as exc:
+            bad = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+            raise ConfigError(f"invalid {cls.__name__}: {bad}") from exc
 
 
 class DeploymentCreate(_Request):
@@ -24,12 +37,12 @@ class DeploymentCreate(_Request):
     planned_start: datetime
     planned_end: datetime
     cameras: list[CameraConfig] = Field(max_length=64)
-    latitude: float | None = Field(None, ge=-90.0, le=90.0)
-    longitude: float | None = Field(None, ge=-180.0, le=180.0)
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 class ThresholdRequest(_Request):
     """With no ``value``: the watchlist's calibrated threshold. With one: set by hand, justified."""
 
-    value: float | None = Field(None, ge=0.0, le=1.0)
+    value: float | None = None
     justification: str = Field("", max_length=4000)

@@ -31,6 +31,64 @@ from serving import ServedApp
 
 ANONYMOUS, EXPIRED, REVOKED = "anonymous", "expired token", "revoked token"
 
+# Who may call what, as reviewed: a change to api/access.ACCESS must be made here too, on purpose.
+PINNED: dict[str, str] = {
+    "GET /healthz": "public",
+    "GET /readyz": "public",
+    "GET /metrics": "public",
+    "GET /openapi.json": "public",
+    "POST /api/v1/auth/login": "public",
+    "POST /api/v1/auth/logout": "public",
+    "GET /api/v1/auth/me": "any",
+    "POST /api/v1/auth/password": "admin auditor engagement operator supervisor",
+    "GET /api/v1/users": "admin",
+    "POST /api/v1/users": "admin",
+    "POST /api/v1/users/{username}/disable": "admin",
+    "POST /api/v1/users/{username}/enable": "admin",
+    "POST /api/v1/users/{username}/password": "admin",
+    "GET /api/v1/tokens": "admin",
+    "POST /api/v1/tokens": "admin",
+    "POST /api/v1/tokens/{name}/revoke": "admin",
+    "GET /api/v1/deployments": "auditor engagement operator supervisor",
+    "POST /api/v1/deployments": "supervisor",
+    "GET /api/v1/deployments/{deployment_id}": "auditor engagement operator supervisor",
+    "GET /api/v1/deployments/{deployment_id}/cameras": "auditor engagement operator supervisor",
+    "POST /api/v1/deployments/{deployment_id}/watchlist": "supervisor",
+    "POST /api/v1/deployments/{deployment_id}/threshold": "supervisor",
+    "POST /api/v1/deployments/{deployment_id}/authorise": "supervisor",
+    "POST /api/v1/deployments/{deployment_id}/start": "supervisor",
+    "POST /api/v1/deployments/{deployment_id}/end": "supervisor",
+    "POST /api/v1/deployments/{deployment_id}/close": "supervisor",
+    "GET /api/v1/deployments/{deployment_id}/report": "auditor supervisor",
+    "GET /api/v1/records": "auditor supervisor",
+    "GET /api/v1/alerts": "auditor engagement operator supervisor",
+    "GET /api/v1/alerts/{alert_id}": "auditor engagement operator supervisor",
+    "GET /api/v1/alerts/{alert_id}/probe.jpg": "auditor engagement operator supervisor",
+    "GET /api/v1/alerts/{alert_id}/watchlist.jpg": "auditor engagement operator supervisor",
+    "POST /api/v1/alerts/{alert_id}/adjudications": "engagement operator",
+    "POST /api/v1/alerts/{alert_id}/holds": "supervisor",
+    "POST /api/v1/alerts/{alert_id}/holds/release": "supervisor",
+    "GET /api/v1/deployments/{deployment_id}/alerts/stream": "engagement operator supervisor",
+    "POST /api/v1/search": "operator supervisor",
+    "GET /api/v1/audit": "admin auditor",
+    "GET /api/v1/audit/verify": "admin auditor",
+    "GET /api/v1/audit/head": "admin auditor",
+    "POST /api/v1/retention/purge": "admin",
+}
+
+
+def test_the_access_table_is_the_reviewed_one() -> None:
+    def spelled(rule: access.Rule) -> str:
+        return rule if isinstance(rule, str) else " ".join(sorted(r.value for r in rule))
+
+    assert {f"{m} {p}": spelled(rule) for (m, p), rule in access.ACCESS.items()} == PINNED
+    assert not any(Role.DEVICE in r for r in access.ACCESS.values() if isinstance(r, frozenset)), (
+        "no route is open to device tokens until the edge routes exist (issue 15)"
+    )
+    assert all(
+        Role.ADMIN not in r for (m, p), r in access.ACCESS.items() if "adjudications" in p and not isinstance(r, str)
+    ), "an admin never adjudicates"
+
 
 def app_routes(served: ServedApp) -> list[tuple[str, str]]:
     """Every (method, path) the app serves: its OpenAPI document's operations (FastAPI includes routers

@@ -112,3 +112,10 @@ def sqlite_store(tmp_path: Path) -> Iterator[Store]:
     opened = Store.open(StoreConfig(data_dir=tmp_path / "lfr-data", key=SecretStr(generate_key())))
     yield opened
     opened.close()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that takes the ``shared_data`` fixture, so ``-m "not shared_data"`` leaves it out."""
+    for item in items:
+        if "shared_data" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.shared_data)

@@ -51,6 +51,33 @@ def test_a_folder_does_not_import_the_steps_above_it(folder: str, forbidden: tup
     assert wrong == []
 
 
+def test_only_the_cli_and_the_entry_point_import_the_cli() -> None:
+    """The CLI is thin over the library: nothing of the library, evaluation included, reaches back into it."""
+    entry_points = {Path("__main__.py")}
+    wrong = [
+        f"{path.relative_to(PACKAGE)} imports {module}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path.relative_to(PACKAGE).parts[0] != "cli" and path.relative_to(PACKAGE) not in entry_points
+        for module in sorted(imported(path.relative_to(PACKAGE), path.read_text(encoding="utf-8")))
+        if reaches(module, "openlfr.cli")
+    ]
+    assert wrong == []
+
+
+@pytest.mark.parametrize("folder", ["scripts", "bench"])
+def test_scripts_and_benchmarks_use_no_private_name_of_the_package(folder: str) -> None:
+    """They run on the public library (a private function may change under them without notice)."""
+    root = PACKAGE.parents[1] / folder
+    if not root.is_dir():
+        pytest.skip(f"no {folder}/ beside the package (an installed copy)")
+    wrong = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("openlfr"):
+                wrong += [f"{path.name}: {node.module}.{a.name}" for a in node.names if a.name.startswith("_")]
+    assert wrong == []
+
+
 @pytest.mark.parametrize(
     ("source", "found"),
     [

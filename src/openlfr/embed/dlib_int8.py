@@ -17,6 +17,7 @@ Its accuracy change is measured in EVALUATION.md.
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,7 +52,7 @@ def calibration_chips(landmarker: DlibLandmarker) -> NDArray[np.uint8]:
 
 def quantise(fp32: bytes, chips: NDArray[np.uint8]) -> bytes:
     """The int8 (QDQ) model of the fp32 model ``fp32``, calibrated on ``chips`` (batch, 150, 150, 3)."""
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization import CalibrationDataReader
 
     class Reader(CalibrationDataReader):  # type: ignore[misc]
         def __init__(self) -> None:
@@ -60,13 +61,29 @@ def quantise(fp32: bytes, chips: NDArray[np.uint8]) -> bytes:
         def get_next(self) -> dict[str, Any] | None:
             return next(self._feeds, None)
 
+    quiet = _DropAdvice()  # onnxruntime logs "consider pre-processing" on the root logger at every call
+    logging.getLogger().addFilter(quiet)
+    try:
+        return _quantise(fp32, Reader())
+    finally:
+        logging.getLogger().removeFilter(quiet)
+
+
+class _DropAdvice(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "pre-process" not in record.getMessage()
+
+
+def _quantise(fp32: bytes, reader: Any) -> bytes:
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
+
     with tempfile.TemporaryDirectory(prefix="openlfr-int8-") as tmp:
         source, target = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
         source.write_bytes(fp32)
         quantize_static(
             str(source),
             str(target),
-            Reader(),
+            reader,
             quant_format=QuantFormat.QDQ,
             per_channel=True,
             reduce_range=True,

@@ -157,7 +157,7 @@ EmbedderConfig = Annotated[
     Annotated[DlibEmbedderConfig, Tag("dlib")]
     | Annotated[OnnxEmbedderConfig, Tag("onnx")]
     | Annotated[DlibOnnxEmbedderConfig, Tag("dlib_onnx")],
-    Discriminator(_type_or("dlib")),
+    Discriminator(_type_or("dlib")),  # a section without a type is dlib's own (its keys: num_jitters, flip...)
 ]
 
 
@@ -390,7 +390,7 @@ class Settings(BaseSettings):
     )
 
     detector: DetectorConfig = Field(default_factory=HogDetectorConfig)
-    embedder: EmbedderConfig = Field(default_factory=DlibEmbedderConfig)
+    embedder: EmbedderConfig = Field(default_factory=DlibOnnxEmbedderConfig)
     second_embedder: EmbedderConfig | None = Field(
         None,
         description="Score fusion (off by default): a second embedder of any type, e.g. a user's ONNX model. Every "

@@ -10,7 +10,7 @@ import typer
 from openlfr.cli.common import settings
 from openlfr.cli.eval_common import TERMINAL, Data, command_line, floats, wrote
 from openlfr.cli.eval_options import DEFAULT_SHARED, DEFAULT_WORKERS, CachePath, OutDir, Seed, SharedData, Workers
-from openlfr.config import DlibEmbedderConfig
+from openlfr.config import DlibEmbedderConfig, DlibOnnxEmbedderConfig
 from openlfr.embed.dlib_resnet import with_variant
 from openlfr.errors import OpenLFRError
 from openlfr.eval.templates_report import SCORINGS, TemplatesPlan, templates_report
@@ -63,6 +63,9 @@ def templates_command(
     paired bootstrap), and each variant's cost per face; with a normalised scoring, against a cohort as in
     section 6. Results: EVALUATION.md section 7."""
     cfg = settings()
+    if isinstance(cfg.embedder, DlibOnnxEmbedderConfig):  # the same network: its options are the dlib embedder's
+        paths = {"model_path": cfg.embedder.model_path, "shape_predictor_path": cfg.embedder.shape_predictor_path}
+        cfg = cfg.model_copy(update={"embedder": DlibEmbedderConfig(**paths)})
     if not isinstance(cfg.embedder, DlibEmbedderConfig):
         raise OpenLFRError("lfr eval templates measures the dlib embedder's options; configure embedder.type dlib")
     if min_images < enrol_images + 1:

@@ -93,6 +93,12 @@ class ThresholdRequest(_Body):
     justification: str = Field("", max_length=4000)
 
 
+class PublishRequest(_Body):
+    """Mark the deployment for the public notice (``true``, the default) or withdraw it (``false``)."""
+
+    published: bool = True
+
+
 class EnrolmentLine(BaseModel):
     """One uploaded image's fate: accepted (with its template) or rejected with its reason."""
 

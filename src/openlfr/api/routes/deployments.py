@@ -9,7 +9,13 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 
 from openlfr.api.deps import ContextDep, PrincipalDep
-from openlfr.api.schemas import DeploymentCreate, EnrolmentLine, ThresholdRequest, WatchlistUploaded
+from openlfr.api.schemas import (
+    DeploymentCreate,
+    EnrolmentLine,
+    PublishRequest,
+    ThresholdRequest,
+    WatchlistUploaded,
+)
 from openlfr.deploy.records import DeploymentRecord, ExportFormat, export, records
 from openlfr.deploy.runner import CameraStatus
 from openlfr.deploy.upload import UploadedFile, enrol_upload, unpack_zip
@@ -148,6 +154,14 @@ def end(deployment_id: str, who: PrincipalDep, ctx: ContextDep) -> DeploymentVie
 def close(deployment_id: str, who: PrincipalDep, ctx: ContextDep) -> DeploymentView:
     """Make the record final."""
     return ctx.deployments.close(deployment_id, who.actor)
+
+
+@router.post("/deployments/{deployment_id}/publish", response_model=DeploymentView)
+def publish(
+    deployment_id: str, who: PrincipalDep, ctx: ContextDep, body: PublishRequest | None = None
+) -> DeploymentView:
+    """Mark it for the public notice (``/public``: place, times, purpose, record; nothing about a person)."""
+    return ctx.deployments.publish(deployment_id, who.actor, published=True if body is None else body.published)
 
 
 @router.get("/deployments/{deployment_id}/report", response_model=list[DeploymentRecord])

@@ -31,8 +31,8 @@ from openlfr.auth.tokens import Tokens
 from openlfr.config import CameraConfig
 from openlfr.match.watchlist import Watchlist
 from openlfr.review.alerts import Alerts
-from reviewing import make_alert
 from openlfr.web.routes import PAGES
+from reviewing import make_alert
 from serving import ServedApp
 
 ANONYMOUS, EXPIRED, REVOKED = "anonymous", "expired token", "revoked token"

@@ -86,7 +86,6 @@ class Browsing:
         ]
 
 
-
 def copy_to_docs(shot: Path, name: str) -> None:
     """Keep a screenshot for the README when LFR_WEB_DOCS names the folder (docs/screenshots)."""
     docs = os.environ.get("LFR_WEB_DOCS")

@@ -61,11 +61,12 @@ def _stage(status: str) -> str:
 
 def public_notices(store: Store) -> list[PublicNotice]:
     """Every published deployment: live first, then planned, then past, each group by planned start."""
+    published = select(Deployment).where(Deployment.published.is_(True))
     with store.session() as s:
-        deps = s.scalars(select(Deployment).where(Deployment.published.is_(True))).all()
-        ended = [d.id for d in deps if _stage(d.status) == "past"]
-        figures = {r.deployment_id: r for r in records(store, ended)} if ended else {}
-        notices = [_notice(d, figures.get(d.id)) for d in deps]
+        ended = [d.id for d in s.scalars(published) if _stage(d.status) == "past"]
+    figures = {r.deployment_id: r for r in records(store, ended)} if ended else {}  # its own session
+    with store.session() as s:
+        notices = [_notice(d, figures.get(d.id)) for d in s.scalars(published)]
     order = {"live": 0, "planned": 1, "past": 2}
     return sorted(notices, key=lambda n: (order[n.stage], n.planned_start))
 

@@ -166,6 +166,9 @@ def test_a_deployment_from_its_screens(
     setup = browsing.login("sup.one")
     setup.goto(f"{served.url}/setup?deployment={dep}")
     setup.locator("#facts").get_by_text("published").wait_for()
+    steps = setup.locator("#actions button:visible").all_inner_texts()
+    assert steps == ["Close", "Withdraw from the public notice"], steps  # what an ended deployment allows
+    assert setup.locator("#watchlist-form").is_hidden()
     _photograph(browsing, setup, "setup")
 
     # The auditor downloads the records and sees the true alert.

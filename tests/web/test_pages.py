@@ -3,6 +3,9 @@ beside its field with nothing half-saved, and axe-core on each form."""
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
 from browsing import Browsing
 from openlfr.auth.roles import Role
 from openlfr.deploy.lifecycle import Deployments
@@ -59,4 +62,62 @@ def test_bad_input_is_shown_beside_the_field_and_nothing_is_saved(browsing: Brow
     assert beside.inner_text().strip()
     assert form.get_by_label("Planned start").get_attribute("aria-invalid") == "true"
     assert Deployments(served.store).list_deployments() == []
+    assert not browsing.axe(page)
+
+
+def test_a_deployment_set_up_through_the_forms(browsing: Browsing, shared_data: Path, tmp_path: Path) -> None:
+    """Create, upload with the per-image report, a refused then an accepted threshold, the creator's
+    refused authorisation, each shown in plain words beside what it concerns."""
+    served = browsing.served
+    served.add_user("sup.one", Role.SUPERVISOR)
+    page = browsing.login("sup.one")
+    form = page.locator("#create-form")
+    start = datetime.now() + timedelta(hours=1)  # the browser's local time, as a person types it
+    for label, value in (
+        ("Name", "Forms (test)"),
+        ("Place", "Stratford Centre (test)"),
+        ("Purpose", "locate wanted offenders (test)"),
+        ("Legal basis", "common law policing powers (test)"),
+        ("Planned start", start.strftime("%Y-%m-%dT%H:%M")),
+        ("Planned end", (start + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")),
+        ("Camera id", "cam-1"),
+        ("Camera source (RTSP/HTTP URL, device or file)", "rtsp://camera.invalid/stream"),
+    ):
+        form.get_by_label(label, exact=True).fill(value)
+    form.get_by_role("button", name="Create draft").click()
+    page.locator("#detail-h", has_text="Forms (test)").wait_for()
+    [dep] = Deployments(served.store).list_deployments()
+
+    root = shared_data / "videos" / "hamilton_whitehouse"
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text(
+        "subject_id,display_name,category,reason,image_source,expires,image\n"
+        f"lmm,Lin-Manuel Miranda,wanted,warrant (test),press photo (test),{date.today() + timedelta(days=30)},"
+        "lin-manuel-miranda.png\n"
+    )
+    upload = page.locator("#watchlist-form")
+    upload.get_by_label("Watchlist name").fill("forms")
+    upload.locator("#manifest").set_input_files(str(manifest))
+    upload.get_by_label("Images the manifest names").set_input_files(str(root / "enrol" / "lin-manuel-miranda.png"))
+    upload.get_by_role("button", name="Upload and enrol").click()
+    upload.locator("#report tbody tr").first.wait_for(timeout=60_000)
+    assert upload.locator("#report tbody tr td").all_inner_texts()[:3] == ["lmm", "lin-manuel-miranda.png", "yes"]
+
+    threshold = page.locator("#threshold-form")
+    threshold.get_by_label("Set by hand, with a justification").check()
+    threshold.get_by_label("Threshold (0 to 1)").fill("0.5")
+    threshold.get_by_label("Justification (at least 20 characters)").fill("too short")
+    threshold.get_by_role("button", name="Set threshold").click()
+    refusal = threshold.locator('[data-error-for="_form"]')
+    refusal.wait_for()
+    assert "justification" in refusal.inner_text().lower()
+    assert Deployments(served.store).get(dep.id).threshold is None  # nothing half-saved
+    threshold.get_by_label("Justification (at least 20 characters)").fill("test: accepted for a one-person list")
+    threshold.get_by_role("button", name="Set threshold").click()
+    page.locator("#facts dd", has_text="0.5 (manual)").wait_for()
+
+    page.get_by_role("button", name="Authorise").click()
+    said = page.locator('#step-result [data-error-for="_form"]')
+    said.wait_for()
+    assert "another officer" in said.inner_text()
     assert not browsing.axe(page)

@@ -5,7 +5,7 @@
   const error = document.getElementById("records-error");
 
   async function alerts(dep, name) {
-    document.getElementById("alerts-of").textContent = `: ${name}`;
+    document.getElementById("alerts-of").textContent = `of ${name}`;
     const rows = await api("GET", `/api/v1/alerts?deployment=${encodeURIComponent(dep)}`);
     document.getElementById("alerts").replaceChildren(...rows.map((a) => el("tr", { "data-alert-id": a.id },
       el("td", { text: when(a.raised_at) }), el("td", { text: a.camera_id }), el("td", { text: a.category }),

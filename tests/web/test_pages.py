@@ -121,3 +121,21 @@ def test_a_deployment_set_up_through_the_forms(browsing: Browsing, shared_data: 
     said.wait_for()
     assert "another officer" in said.inner_text()
     assert not browsing.axe(page)
+
+
+def test_a_password_change_ends_the_session_and_the_new_one_works(browsing: Browsing) -> None:
+    served = browsing.served
+    served.add_user("aud.patel", Role.AUDITOR)
+    page = browsing.login("aud.patel")
+    page.get_by_role("link", name="Password").click()
+    form = page.locator("#password-form")
+    form.get_by_label("Current password").fill("correct horse battery staple")
+    form.get_by_label("New password").fill("short")
+    form.get_by_role("button", name="Change password").click()
+    refusal = form.locator('[data-error-for="_form"]')
+    refusal.wait_for()
+    assert refusal.inner_text().strip()
+    form.get_by_label("New password").fill("a different horse battery staple")
+    form.get_by_role("button", name="Change password").click()
+    page.wait_for_url("**/login")
+    assert served.client().login("aud.patel", "a different horse battery staple").status_code == 200

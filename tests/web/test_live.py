@@ -29,6 +29,7 @@ MANIFEST = (
     "lin-manuel-miranda,Lin-Manuel Miranda,wanted,warrant W-2041 (test),press photo (test),{expires},"
     "lin-manuel-miranda.png\n"
 )
+PHONE = {"width": 390, "height": 844}
 DOCS = {"console-desktop", "engagement-tablet", "setup-desktop", "records-desktop", "public-tablet"}
 
 
@@ -78,6 +79,10 @@ def _photograph(browsing: Browsing, page: Any, name: str) -> None:
             copy_to_docs(shot, f"{name}-{width}")
         violations = browsing.axe(page)
         assert not violations, f"{name} at {width} width: {violations}"
+    page.set_viewport_size(PHONE)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"], (
+        f"{name} is wider than a phone"
+    )
     page.set_viewport_size(DESKTOP)
 
 

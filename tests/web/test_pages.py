@@ -121,6 +121,8 @@ def test_a_deployment_set_up_through_the_forms(browsing: Browsing, shared_data: 
     said.wait_for()
     assert "another officer" in said.inner_text()
     assert not browsing.axe(page)
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: nothing wider than the screen
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
 
 
 def test_a_password_change_ends_the_session_and_the_new_one_works(browsing: Browsing) -> None:

@@ -5,6 +5,11 @@ A route added without an entry in the table fails ``test_every_route_has_an_entr
 at run time). Allowed GETs must answer 2xx with real ids; allowed POSTs are sent with an empty body
 or an unknown id, so that they pass the gate without changing anything (a 404 or 422 then proves
 the gate let them through: anything but 401/403, and never a 5xx).
+
+The web app's pages (``openlfr.web.routes.PAGES``, not in the OpenAPI document) are in the same
+table and the same walk, read for a browser: without a session a page sends the browser to the
+login page (303), a role the table does not allow gets a 403 page, an allowed one the page (200;
+``/`` redirects to the role's own page).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from openlfr.auth.tokens import Tokens
 from openlfr.config import CameraConfig
 from openlfr.match.watchlist import Watchlist
 from openlfr.review.alerts import Alerts
+from openlfr.web.routes import PAGES
 from reviewing import make_alert
 from serving import ServedApp
 
@@ -37,6 +43,7 @@ PINNED: dict[str, str] = {
     "GET /readyz": "public",
     "GET /metrics": "public",
     "GET /openapi.json": "public",
+    "GET /public.json": "public",
     "POST /api/v1/auth/login": "public",
     "POST /api/v1/auth/logout": "public",
     "GET /api/v1/auth/me": "any",
@@ -59,6 +66,7 @@ PINNED: dict[str, str] = {
     "POST /api/v1/deployments/{deployment_id}/start": "supervisor",
     "POST /api/v1/deployments/{deployment_id}/end": "supervisor",
     "POST /api/v1/deployments/{deployment_id}/close": "supervisor",
+    "POST /api/v1/deployments/{deployment_id}/publish": "supervisor",
     "GET /api/v1/deployments/{deployment_id}/report": "auditor supervisor",
     "GET /api/v1/records": "auditor supervisor",
     "GET /api/v1/alerts": "auditor engagement operator supervisor",
@@ -74,6 +82,15 @@ PINNED: dict[str, str] = {
     "GET /api/v1/audit/verify": "admin auditor",
     "GET /api/v1/audit/head": "admin auditor",
     "POST /api/v1/retention/purge": "admin",
+    "GET /": "any",
+    "GET /login": "public",
+    "GET /public": "public",
+    "GET /account": "admin auditor engagement operator supervisor",
+    "GET /console": "operator supervisor",
+    "GET /engagement": "engagement",
+    "GET /setup": "supervisor",
+    "GET /records": "auditor",
+    "GET /search": "operator supervisor",
 }
 
 
@@ -99,7 +116,7 @@ def app_routes(served: ServedApp) -> list[tuple[str, str]]:
     for route in app.routes:
         if isinstance(route, Route):
             found |= {(m, route.path) for m in route.methods or () if m != "HEAD"}
-    return sorted(found)
+    return sorted(found | set(PAGES))
 
 
 @dataclass
@@ -176,7 +193,9 @@ def test_route_role_matrix(served_sqlite: ServedApp, world: World) -> None:
             path = _path(template, world, real=method == "GET")
             status = _call(client, method, path, world.csrf.get(who))
             checked += 1
-            if rule == access.PUBLIC:
+            if (method, template) in PAGES:
+                ok = status == _page_status(template, rule, role, has_session=who in world.csrf)
+            elif rule == access.PUBLIC:
                 ok = status not in (401, 403) and status < 500
             elif role is None:  # no login, an expired or a revoked token
                 ok = status == 401
@@ -190,6 +209,31 @@ def test_route_role_matrix(served_sqlite: ServedApp, world: World) -> None:
                 failures.append(f"{method} {template} as {who}: {status}")
     assert checked > 300
     assert not failures, "\n".join(failures)
+
+
+def _page_status(template: str, rule: access.Rule, role: Role | None, has_session: bool) -> int:
+    """What a browser gets from a page: the login page without a session, 403 for a role not allowed."""
+    if rule == access.PUBLIC:
+        return 200
+    if not has_session:
+        return 303
+    if not access.allows(rule, role):
+        return 403
+    return 303 if template == "/" else 200
+
+
+def test_pages_are_in_the_walk_and_answer_a_browser(served_sqlite: ServedApp) -> None:
+    assert ("GET", "/console") in app_routes(served_sqlite)
+    anonymous = served_sqlite.client()
+    r = anonymous.get("/records")
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+    served_sqlite.add_user("op.smith", Role.OPERATOR)
+    op = served_sqlite.client("op.smith")
+    r = op.get("/records")
+    assert r.status_code == 403 and "text/html" in r.headers["content-type"]
+    assert 'href="/records"' not in r.text and 'href="/console"' in r.text
+    r = op.get("/")
+    assert r.status_code == 303 and r.headers["location"] == "/console"
 
 
 def test_logout_is_open_and_ends_the_session(served_sqlite: ServedApp) -> None:

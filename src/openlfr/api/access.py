@@ -26,6 +26,7 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/readyz"): PUBLIC,
     ("GET", "/metrics"): PUBLIC,
     ("GET", "/openapi.json"): PUBLIC,
+    ("GET", "/public.json"): PUBLIC,
     # auth
     ("POST", "/api/v1/auth/login"): PUBLIC,
     ("POST", "/api/v1/auth/logout"): PUBLIC,
@@ -51,6 +52,7 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/deployments/{deployment_id}/start"): frozenset({S}),
     ("POST", "/api/v1/deployments/{deployment_id}/end"): frozenset({S}),
     ("POST", "/api/v1/deployments/{deployment_id}/close"): frozenset({S}),
+    ("POST", "/api/v1/deployments/{deployment_id}/publish"): frozenset({S}),
     ("GET", "/api/v1/deployments/{deployment_id}/report"): frozenset({S, U}),
     ("GET", "/api/v1/records"): frozenset({S, U}),
     # alerts
@@ -69,6 +71,16 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/audit/verify"): frozenset({U, A}),
     ("GET", "/api/v1/audit/head"): frozenset({U, A}),
     ("POST", "/api/v1/retention/purge"): frozenset({A}),
+    # pages (openlfr/web): no session -> the login page; a role not listed -> a 403 page
+    ("GET", "/"): ANY,
+    ("GET", "/login"): PUBLIC,
+    ("GET", "/public"): PUBLIC,
+    ("GET", "/account"): frozenset({A, S, OP, E, U}),
+    ("GET", "/console"): frozenset({S, OP}),
+    ("GET", "/engagement"): frozenset({E}),
+    ("GET", "/setup"): frozenset({S}),
+    ("GET", "/records"): frozenset({U}),
+    ("GET", "/search"): frozenset({S, OP}),
 }
 
 

@@ -16,7 +16,7 @@ from openlfr.api import errors
 from openlfr.api.deps import ApiContext, authorise
 from openlfr.api.feed import AlertFeed
 from openlfr.api.limits import RateLimiter
-from openlfr.api.routes import alerts, auth, deployments, health, records, search, users
+from openlfr.api.routes import alerts, auth, deployments, health, public, records, search, users
 from openlfr.auth.sessions import WebSessions
 from openlfr.auth.tokens import Tokens
 from openlfr.auth.users import Users
@@ -25,9 +25,19 @@ from openlfr.deploy.lifecycle import Deployments
 from openlfr.deploy.runner import DeploymentRunner
 from openlfr.review.alerts import Alerts
 from openlfr.store.db import Store
+from openlfr.web import routes as pages
 
 VERSION = "1"
-ROUTERS = (health.router, auth.router, users.router, deployments.router, alerts.router, search.router, records.router)
+ROUTERS = (
+    health.router,
+    auth.router,
+    users.router,
+    deployments.router,
+    alerts.router,
+    search.router,
+    records.router,
+    public.router,
+)
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -95,6 +105,7 @@ def create_app(settings: Settings, store: Store, *, resume: bool = True, close_s
     for router in ROUTERS:
         gate.include_router(router)
     app.include_router(gate)
+    pages.install(app)
     return app
 
 

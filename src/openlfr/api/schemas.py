@@ -71,6 +71,12 @@ class TokenCreated(BaseModel):
     """Shown once: the server keeps only its hash."""
 
 
+class PublishRequest(_Body):
+    """Mark the deployment for the public notice (``true``, the default) or withdraw it (``false``)."""
+
+    published: bool = True
+
+
 class EnrolmentLine(BaseModel):
     """One uploaded image's fate: accepted (with its template) or rejected with its reason."""
 

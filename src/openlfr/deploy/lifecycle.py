@@ -283,6 +283,24 @@ class Deployments:
             audit.record(s, actor, AuditAction.DEPLOYMENT_CLOSED, deployment_id=dep.id, at=now)
             return deployment_view(dep)
 
+    def publish(self, deployment_id: str, actor: str, published: bool = True) -> DeploymentView:
+        """Mark a deployment for the public notice (or withdraw it): its place, times, purpose, legal
+        basis, watchlist size and, once ended, its published record; never anything about a person."""
+        with self.store.session() as s:
+            dep = _load(s, deployment_id, lock=True)
+            now = self.clock()
+            dep.published = published
+            dep.published_by, dep.published_at = (actor, now) if published else (None, None)
+            audit.record(
+                s,
+                actor,
+                AuditAction.DEPLOYMENT_PUBLISHED,
+                deployment_id=dep.id,
+                details={"published": published},
+                at=now,
+            )
+            return deployment_view(dep)
+
     # -- helpers ------------------------------------------------------------------------------------
 
     @contextmanager

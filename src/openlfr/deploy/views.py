@@ -59,6 +59,8 @@ class DeploymentView:
     ended_at: datetime | None
     closed_at: datetime | None
     watchlist_destroyed_at: datetime | None
+    published: bool = False
+    """Marked for the public notice (``/public``)."""
 
 
 def entry_view(entry: WatchlistEntry) -> EntryView:
@@ -102,4 +104,5 @@ def deployment_view(dep: Deployment) -> DeploymentView:
         ended_at=opt_utc(dep.ended_at),
         closed_at=opt_utc(dep.closed_at),
         watchlist_destroyed_at=opt_utc(dep.watchlist_destroyed_at),
+        published=bool(dep.published),
     )

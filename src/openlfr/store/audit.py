@@ -37,6 +37,7 @@ class AuditAction(StrEnum):
     DEPLOYMENT_STARTED = "deployment.started"
     DEPLOYMENT_ENDED = "deployment.ended"
     DEPLOYMENT_CLOSED = "deployment.closed"
+    DEPLOYMENT_PUBLISHED = "deployment.published"
     DEPLOYMENT_RUN = "deployment.run"
     DEPLOYMENT_RESUMED = "deployment.resumed"
     WATCHLIST_CHANGED = "watchlist.changed"

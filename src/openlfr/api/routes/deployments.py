@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 
 from openlfr.api.deps import ContextDep, PrincipalDep
-from openlfr.api.schemas import EnrolmentLine, WatchlistUploaded
+from openlfr.api.schemas import EnrolmentLine, PublishRequest, WatchlistUploaded
 from openlfr.deploy.records import DeploymentRecord, ExportFormat, export, records
 from openlfr.deploy.requests import DeploymentCreate, ThresholdRequest
 from openlfr.deploy.runner import CameraStatus
@@ -149,6 +149,14 @@ def end(deployment_id: str, who: PrincipalDep, ctx: ContextDep) -> DeploymentVie
 def close(deployment_id: str, who: PrincipalDep, ctx: ContextDep) -> DeploymentView:
     """Make the record final."""
     return ctx.deployments.close(deployment_id, who.actor)
+
+
+@router.post("/deployments/{deployment_id}/publish", response_model=DeploymentView)
+def publish(
+    deployment_id: str, who: PrincipalDep, ctx: ContextDep, body: PublishRequest | None = None
+) -> DeploymentView:
+    """Mark it for the public notice (``/public``: place, times, purpose, record; nothing about a person)."""
+    return ctx.deployments.publish(deployment_id, who.actor, published=True if body is None else body.published)
 
 
 @router.get("/deployments/{deployment_id}/report", response_model=list[DeploymentRecord])

@@ -19,6 +19,7 @@ from openlfr.cli import (
     deployment,
     enrol,
     eval,
+    gallery,
     models,
     retention,
     search,
@@ -67,6 +68,7 @@ app.add_typer(store.app, name="store")
 app.add_typer(deployment.app, name="deployment")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(retention.app, name="retention")
+app.add_typer(gallery.app, name="gallery")
 
 
 def run() -> None:

@@ -158,9 +158,11 @@ def thumbnail(image: RGBImage, face: AnalyzedFace, size: int = THUMB_PX) -> byte
     x2, y2 = min(w, int(box.x2 + mx)), min(h, int(box.y2 + my))
     crop = np.ascontiguousarray(image[y1:y2, x1:x2])
     scale = size / max(crop.shape[:2])
-    small = crop
+    small: NDArray[np.uint8] = crop
     if scale < 1:
-        small = cv2.resize(crop, (max(1, int(crop.shape[1] * scale)), max(1, int(crop.shape[0] * scale))))
+        small = np.asarray(
+            cv2.resize(crop, (max(1, int(crop.shape[1] * scale)), max(1, int(crop.shape[0] * scale)))), np.uint8
+        )
     ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 85])
     return jpeg.tobytes() if ok else b""
 

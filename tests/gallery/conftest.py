@@ -10,6 +10,8 @@ import pytest
 from pydantic import SecretStr
 
 from openlfr.config import DlibOnnxEmbedderConfig, Settings, StoreConfig
+from openlfr.gallery.gallery import Gallery
+from openlfr.gallery.importer import import_items, iter_source
 from openlfr.store.crypto import generate_key
 
 
@@ -51,3 +53,33 @@ def people_folder(tmp_path: Path) -> Callable[[dict[str, list[Path]]], Path]:
         return root
 
     return make
+
+
+MATED = 120  # LFW people with 2+ images: one in the gallery, one as probe
+DISTRACTORS = 200
+
+
+@pytest.fixture(scope="session")
+def lfw_split(shared_data: Path) -> tuple[list[dict[str, str]], list[tuple[str, Path]]]:
+    """Gallery rows (one image of each mated person, and one-image people as distractors) and probes."""
+    people = lfw_people(shared_data)
+    mated = [(n, imgs) for n, imgs in people.items() if len(imgs) >= 2][:MATED]
+    singles = [(n, imgs) for n, imgs in people.items() if len(imgs) == 1][:DISTRACTORS]
+    rows = [{"path": str(imgs[0]), "subject_id": n, "record_id": f"R-{imgs[0].stem}"} for n, imgs in mated + singles]
+    probes = [(n, imgs[1]) for n, imgs in mated]
+    return rows, probes
+
+
+@pytest.fixture(scope="session")
+def ivf_gallery(
+    lfw_split: tuple[list[dict[str, str]], list[tuple[str, Path]]],
+    gallery_settings: Settings,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Path:
+    """A gallery of the split's rows whose exact limit is low, so that its index is IVF."""
+    tmp = tmp_path_factory.mktemp("ivf")
+    gallery = Gallery.create(tmp / "g", gallery_settings.store, "dlib-resnet-v1@55533b28a958", exact_limit=100)
+    import_items(gallery, iter_source(write_manifest(tmp / "m.csv", lfw_split[0])), gallery_settings, workers=2)
+    assert gallery.index.params.kind == "ivf"
+    gallery.close()
+    return tmp / "g"

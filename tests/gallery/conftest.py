@@ -55,8 +55,8 @@ def people_folder(tmp_path: Path) -> Callable[[dict[str, list[Path]]], Path]:
     return make
 
 
-MATED = 120  # LFW people with 2+ images: one in the gallery, one as probe
-DISTRACTORS = 200
+MATED = 100  # LFW people with 2+ images: one in the gallery, one as probe
+DISTRACTORS = 150
 
 
 @pytest.fixture(scope="session")

@@ -104,7 +104,7 @@ def test_resumed_after_sigkill_equals_uninterrupted(
 ) -> None:
     people = lfw_people(shared_data)
     chosen = {name: images for name, images in people.items() if len(images) >= 2}
-    picked = {name: images[:3] for name, images in list(chosen.items())[:75]}  # about 200 images
+    picked = {name: images[:3] for name, images in list(chosen.items())[:50]}  # about 140 images
     picked["Copy_Person"] = [picked[next(iter(picked))][0]]  # the same bytes again: a duplicate
     source = people_folder(picked)
     total = sum(len(v) for v in picked.values())

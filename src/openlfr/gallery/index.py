@@ -27,7 +27,7 @@ from openlfr.store.crypto import Cipher
 
 EXACT_LIMIT = 100_000
 TARGET_RECALL = 0.99
-NPROBE_LADDER = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+NPROBE_LADDER = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048)
 
 
 @dataclass(frozen=True, slots=True)

@@ -181,6 +181,7 @@ def import_items(
     tick = progress or (lambda _n: None)
     todo = _new_items(gallery, items, report, tick)
     last_save = time.monotonic()
+    finished = False
     try:
         for chunk, outcomes in _embed_chunks(todo, settings, workers):
             _commit(gallery, chunk, outcomes, report)
@@ -188,12 +189,13 @@ def import_items(
             if time.monotonic() - last_save > SAVE_EVERY_S:
                 gallery.save_index()
                 last_save = time.monotonic()
+        finished = True
     except KeyboardInterrupt:
         report.interrupted = True
         raise
     finally:
         gallery.save_index()
-        if not report.interrupted:
+        if finished:  # a new index kind is built once, at the end, never half way
             gallery.regrow()
         gallery.records.audit(
             "import",

@@ -15,6 +15,9 @@ sees one clear line::
     │   ├── EmbedderMismatchError the watchlist was made by another embedder (or model version)
     │   └── UncalibratedError    its threshold was not calibrated for this embedder and normalisation
     ├── EnrolmentError           nothing usable could be enrolled
+    ├── GalleryError             a gallery cannot be made, opened, imported into or searched
+    │   ├── GalleryIndexError    its index file is missing, corrupt or altered ('lfr gallery rebuild')
+    │   └── GalleryEmbedderError the gallery was made by another embedder (or model version)
     ├── SourceError              a video source cannot be opened or read
     ├── StoreError               the store cannot be opened, migrated or written
     │   ├── StoreKeyError        no encryption key, or not the key this store was made with
@@ -116,6 +119,24 @@ class WatchlistFormatError(WatchlistError):
 
 class EmbedderMismatchError(WatchlistError):
     """The watchlist's templates were made by a different embedder than the one configured."""
+
+    code = "embedder_mismatch"
+
+
+class GalleryError(OpenLFRError):
+    """A gallery cannot be made, opened, imported into or searched."""
+
+    code = "gallery_invalid"
+
+
+class GalleryIndexError(GalleryError):
+    """A gallery's index file is missing, corrupt or altered; its records are intact and rebuild it."""
+
+    code = "gallery_index"
+
+
+class GalleryEmbedderError(GalleryError):
+    """The gallery's templates were made by a different embedder than the one configured."""
 
     code = "embedder_mismatch"
 

@@ -19,6 +19,7 @@ from openlfr.cli import (
     deployment,
     enrol,
     eval,
+    gallery,
     models,
     retention,
     search,
@@ -71,6 +72,7 @@ app.add_typer(alerts.app, name="alerts")
 app.add_typer(retention.app, name="retention")
 app.add_typer(users.app, name="users")
 app.add_typer(tokens.app, name="tokens")
+app.add_typer(gallery.app, name="gallery")
 
 
 def run() -> None:

@@ -1,0 +1,178 @@
+"""Cost of a gallery's index as it grows: build time, memory, query ms on one core, recall against exact.
+
+The vectors are synthetic but shaped like real templates: a Gaussian with the mean and covariance of
+real dlib templates (unit length) of LFW and FairFace faces (``--real``, embedded once with the fast
+embedder and cached by the evaluation cache), each sample normalised to unit length. Queries are fresh
+samples of the same distribution (a probe is not a gallery member). For each size and index kind:
+
+- ``flat``: ``IndexFlatIP`` (exact; the gallery's kind below 100,000 records);
+- ``ivf``: ``IndexIVFFlat``, nlist = 4 sqrt(N) trained on 64 nlist vectors, at each nprobe of a ladder,
+  and the nprobe that ``openlfr.gallery.index.tune_nprobe`` picks (what a gallery records);
+- ``ivfpq``: ``IndexIVFPQ`` (32 sub-quantisers of 8 bits: 32 bytes a vector), re-ranked exactly over
+  the top 100 by ``IndexRefineFlat`` would need the flat vectors again, so it is reported bare;
+- ``hnsw``: ``IndexHNSWFlat`` (M 32), for comparison only (FAISS cannot remove from it).
+
+Query time is the median over single queries with FAISS on one thread; memory is the serialised
+index's size (what the gallery's index file holds, before encryption). Recall@k is the share of exact
+search's top k that the index returns in its top k.
+
+Usage: python bench/gallery.py --sizes 100000 1000000 [--kinds flat ivf ivfpq hnsw] [--real 3000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+from numpy.typing import NDArray
+
+from openlfr.gallery.index import NPROBE_LADDER, tune_nprobe
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+QUERIES = 1000
+
+
+def real_templates(n: int, workers: int) -> NDArray[np.float32]:
+    """``n`` real dlib templates (unit length) of LFW and FairFace images, via the evaluation cache."""
+    from openlfr.config import DlibOnnxEmbedderConfig, Settings
+    from openlfr.eval.cache import embed_paths
+
+    paths = (
+        sorted((SHARED / "lfw" / "lfw").rglob("*.jpg"))[: n // 2]
+        + sorted((SHARED / "fairface_val").rglob("*.jpg"))[: n - n // 2]
+    )
+    settings = Settings(embedder=DlibOnnxEmbedderConfig())
+    done = embed_paths(paths, settings, None, workers)
+    vecs = np.stack([e.vector for e in done.values() if e.vector is not None]).astype(np.float32)
+    return vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
+
+
+def sampler(real: NDArray[np.float32], seed: int = 0) -> Any:
+    mean = real.mean(axis=0)
+    chol = np.linalg.cholesky(np.cov(real, rowvar=False) + 1e-6 * np.eye(real.shape[1]))
+    rng = np.random.default_rng(seed)
+
+    def sample(n: int) -> NDArray[np.float32]:
+        out = np.empty((n, real.shape[1]), np.float32)
+        for i in range(0, n, 1_000_000):
+            m = min(1_000_000, n - i)
+            z = rng.standard_normal((m, real.shape[1])).astype(np.float32) @ chol.T.astype(np.float32) + mean
+            out[i : i + m] = z / np.linalg.norm(z, axis=1, keepdims=True)
+        return out
+
+    return sample
+
+
+def query_ms(index: Any, queries: NDArray[np.float32], k: int = 10) -> float:
+    """Median ms of single queries, FAISS on one thread (builds use every core)."""
+    faiss.omp_set_num_threads(1)
+    times = []
+    for q in queries[:300]:
+        t = time.perf_counter()
+        index.search(q[None, :], k)
+        times.append((time.perf_counter() - t) * 1000)
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    return float(np.median(times))
+
+
+def recall(truth: NDArray[np.int64], found: NDArray[np.int64], k: int) -> float:
+    hits = sum(len(set(t[:k].tolist()) & set(f[:k].tolist())) for t, f in zip(truth, found, strict=True))
+    return hits / (len(truth) * k)
+
+
+def measure(name: str, index: Any, build_s: float, queries: NDArray[np.float32], truth: NDArray[np.int64]) -> dict:
+    """One row of results, printed as soon as it is measured."""
+    _, found = index.search(queries, 10)
+    row = {
+        "kind": name,
+        "build_s": round(build_s, 1),
+        "index_mb": round(len(faiss.serialize_index(index)) / 2**20, 1),
+        "query_ms": round(query_ms(index, queries), 3),
+        "recall@1": round(recall(truth, found, 1), 4),
+        "recall@10": round(recall(truth, found, 10), 4),
+    }
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def run_size(n: int, kinds: list[str], sample: Any) -> list[dict]:
+    gallery = sample(n)
+    queries = sample(QUERIES)
+    dim = gallery.shape[1]
+    rows = []
+    t = time.perf_counter()
+    flat = faiss.IndexFlatIP(dim)
+    flat.add(gallery)
+    build = time.perf_counter() - t
+    _, truth = flat.search(queries, 10)
+    if "flat" in kinds:
+        rows.append({"n": n, **measure("flat", flat, build, queries, truth)})
+    del flat
+    nlist = max(16, int(4 * np.sqrt(n)))
+    rng = np.random.default_rng(1)
+    train = gallery[rng.choice(n, min(n, 64 * nlist), replace=False)]
+    if "ivf" in kinds:
+        t = time.perf_counter()
+        ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        ivf.train(train)
+        ivf.add(gallery)
+        build = time.perf_counter() - t
+        tuned, own = tune_nprobe(ivf, gallery, np.arange(n, dtype=np.int64), 0.99, rng)
+        for nprobe in [p for p in NPROBE_LADDER if p <= nlist and p >= 4]:
+            ivf.nprobe = nprobe
+            row = measure(f"ivf nlist={nlist} nprobe={nprobe}", ivf, build, queries, truth)
+            row["tuned"] = nprobe == tuned
+            row["tune_recall@10_on_gallery"] = round(own, 4) if nprobe == tuned else None
+            rows.append({"n": n, **row})
+        del ivf
+    if "ivfpq" in kinds:
+        t = time.perf_counter()
+        pq = faiss.IndexIVFPQ(faiss.IndexFlatIP(dim), dim, nlist, 32, 8, faiss.METRIC_INNER_PRODUCT)
+        pq.train(train)
+        pq.add(gallery)
+        build = time.perf_counter() - t
+        for nprobe in (16, 64):
+            pq.nprobe = nprobe
+            rows.append({"n": n, **measure(f"ivfpq m=32 nprobe={nprobe}", pq, build, queries, truth)})
+        del pq
+    if "hnsw" in kinds:
+        t = time.perf_counter()
+        hnsw = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        hnsw.add(gallery)
+        build = time.perf_counter() - t
+        for ef in (32, 128):
+            hnsw.hnsw.efSearch = ef
+            rows.append({"n": n, **measure(f"hnsw M=32 ef={ef}", hnsw, build, queries, truth)})
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--kinds", nargs="+", default=["flat", "ivf", "ivfpq", "hnsw"])
+    parser.add_argument("--real", type=int, default=3000, help="real templates whose statistics are sampled")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=None, help="JSON results")
+    args = parser.parse_args()
+    real = real_templates(args.real, args.workers)
+    print(f"{len(real)} real templates; {platform.processor() or platform.machine()}, faiss {faiss.__version__}")
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    sample = sampler(real)
+    rows: list[dict] = []
+    for n in args.sizes:
+        rows.extend(run_size(n, args.kinds, sample))
+    if args.out:
+        args.out.write_text(json.dumps(rows, indent=1))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

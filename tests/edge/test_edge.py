@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import httpx
 import pytest
@@ -51,7 +51,7 @@ class Recording(httpx.BaseTransport):
 def options(world: EdgeWorld, server: str, token: str | None = None, **changes: object) -> EdgeOptions:
     camera = CameraConfig(id="van", source=str(world.clip), realtime=True)
     base = EdgeOptions(server, token or world.device_token, world.deployment_id, (camera,), 51.5416, -0.0034)
-    return EdgeOptions(**{**{f: getattr(base, f) for f in base.__dataclass_fields__}, **changes})  # type: ignore[arg-type]
+    return replace(base, **changes)  # type: ignore[arg-type]
 
 
 def test_the_edge_sends_templates_and_only_the_alerted_crop_through_an_outage(

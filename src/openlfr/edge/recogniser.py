@@ -35,7 +35,7 @@ class EdgeRecogniser:
             quality=shot.quality.score,
             box=(box.x1, box.y1, box.x2, box.y2),
             embedder=template.embedder,
-            vector=[float(v) for v in vector],
+            vector=[float(f"{v:.7g}") for v in vector],  # float32's precision, half the JSON of repr()
             latitude=self._position[0],
             longitude=self._position[1],
         )

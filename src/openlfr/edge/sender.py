@@ -16,7 +16,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import httpx
 
@@ -62,25 +62,35 @@ class _RetryError(Exception):
     """The network or the server failed this time: try again later."""
 
 
-@dataclass
 class Sender:
     """Sends templates (and the crops of hits) to ``deployment_id`` over ``client`` in its own thread."""
 
-    client: httpx.Client
-    deployment_id: str
-    queue_size: int = 256
-    ttl_s: float = 10.0
-    backoff_s: float = 0.25
-    backoff_max_s: float = 8.0
-    clock: Callable[[], float] = time.monotonic
-    error: EdgeError | None = None
-    traffic: dict[str, Traffic] = field(default_factory=dict)
-    _queue: deque[Outgoing] = field(default_factory=deque)
-    _cond: threading.Condition = field(default_factory=threading.Condition)
-    _closing: bool = False
-    _stopped: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
-    _down_since: float | None = None
+    def __init__(
+        self,
+        client: httpx.Client,
+        deployment_id: str,
+        queue_size: int = 256,
+        ttl_s: float = 10.0,
+        backoff_s: float = 0.25,
+        backoff_max_s: float = 8.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.deployment_id = deployment_id
+        self.queue_size = queue_size
+        self.ttl_s = ttl_s
+        self.backoff_s = backoff_s
+        self.backoff_max_s = backoff_max_s
+        self.clock = clock
+        self.error: EdgeError | None = None
+        """Set when the service refused in a way retrying cannot mend; the thread has stopped."""
+        self.traffic: dict[str, Traffic] = {}
+        self._queue: deque[Outgoing] = deque()
+        self._cond = threading.Condition()
+        self._closing = False
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._down_since: float | None = None
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="lfr-edge-sender", daemon=True)

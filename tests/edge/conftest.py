@@ -39,6 +39,16 @@ def world(tmp_path: Path, lin: Watchlist, shared_data: Path) -> Iterator[EdgeWor
     """A server over a fresh SQLite store; two live deployments (made live in the store, so the server
     runs no camera of its own for them: the edge device is the camera)."""
     config = StoreConfig(data_dir=tmp_path / "lfr-data", key=SecretStr(generate_key()))
+    yield from _world(config, lin, shared_data)
+
+
+@pytest.fixture
+def world_any_store(store_config: StoreConfig, lin: Watchlist, shared_data: Path) -> Iterator[EdgeWorld]:
+    """The same world, on SQLite and on PostgreSQL."""
+    yield from _world(store_config, lin, shared_data)
+
+
+def _world(config: StoreConfig, lin: Watchlist, shared_data: Path) -> Iterator[EdgeWorld]:
     store = Store.open(config)
     clip = shared_data / "videos" / "hamilton_whitehouse" / "short_hamilton_clip.mp4"
     settings = Settings(store=config, api=ApiConfig(cookie_secure=False))

@@ -43,7 +43,8 @@ def crop_jpeg(world: EdgeWorld) -> bytes:
     return world.watchlist.faces[world.watchlist.manifest.templates[0].template_id]
 
 
-def test_a_hit_asks_for_the_crop_which_becomes_the_operators_alert(world: EdgeWorld) -> None:
+def test_a_hit_asks_for_the_crop_which_becomes_the_operators_alert(world_any_store: EdgeWorld) -> None:
+    world = world_any_store
     world.served.add_user("op.smith", Role.OPERATOR)
     op = world.served.client("op.smith")
     stream = SseListener(op, f"/api/v1/deployments/{world.deployment_id}/alerts/stream")
@@ -92,6 +93,9 @@ BAD_TEMPLATES: list[tuple[str, dict[str, object], str]] = [
     ("a path for a camera", {"camera_id": "../etc"}, "invalid_request"),
     ("an image", {"jpeg": "/9j/4AAQ"}, "invalid_request"),
     ("too many values", {"vector": [0.0] * 5000}, "invalid_request"),
+    ("a capture time past 2100", {"captured_at": 1e300}, "invalid_request"),
+    ("a long camera name", {"camera_id": "c" * 60}, "template_refused"),
+    ("a track id past 32 bits", {"track_id": 2**31}, "invalid_request"),
 ]
 
 

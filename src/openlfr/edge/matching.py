@@ -39,6 +39,8 @@ from openlfr.status import DeploymentStatus
 from openlfr.types import Alert, BoundingBox, Match
 
 SWEEP_INTERVAL_S = 10.0
+MAX_CAMERA_ID = 64
+"""An alert's camera name (``device/camera``) is stored in 64 characters."""
 TRACK_MEMORY_S = 600.0
 """How long the gate remembers a device track's alerted subjects after its last template."""
 
@@ -107,10 +109,15 @@ class EdgeMatching:
         size = int(watchlist.vectors.shape[1])
         if len(body.vector) != size:
             raise TemplateRefusedError(f"the template has {len(body.vector)} values; the watchlist's have {size}")
+        camera = f"{device}/{body.camera_id}"
+        if len(camera) > MAX_CAMERA_ID:
+            raise TemplateRefusedError(
+                f"the alert's camera name {camera!r} (device/camera) is over {MAX_CAMERA_ID} characters: "
+                "give the camera a shorter id"
+            )
         probe = np.asarray(body.vector, dtype=np.float32)[np.newaxis, :]
         [candidates] = matcher.search(watchlist, probe, k=1, index=loaded.index)
         best = matcher.best_match(candidates)
-        camera = f"{device}/{body.camera_id}"
         now = self._clock()
         with self._lock:
             track = self._tracks.setdefault((deployment_id, camera, body.track_id), _Track())

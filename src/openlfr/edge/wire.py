@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 
 CAMERA_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+LATEST_TIME = 4_102_444_800.0
+"""2100-01-01 in unix time: a later capture time is a device's broken clock, refused before it reaches a date."""
 MAX_CROP_BYTES = 2_000_000
 """The largest face crop the service accepts (a face with context, as JPEG, is a few tens of kB)."""
 
@@ -21,12 +23,12 @@ class TemplateIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_max_length=256)
 
     camera_id: str = Field(min_length=1, max_length=64, pattern=CAMERA_ID_PATTERN)
-    track_id: int = Field(ge=0)
-    captured_at: Finite = Field(gt=0, description="Unix time the shot's frame was captured.")
+    track_id: int = Field(ge=0, le=2**31 - 1)
+    captured_at: Finite = Field(gt=0, le=LATEST_TIME, description="Unix time the shot's frame was captured.")
     pts: Finite = Field(0.0, description="The shot's frame time in the stream (s).")
-    first_seen_at: Finite | None = Field(None, gt=0, description="Unix time the track was first seen.")
+    first_seen_at: Finite | None = Field(None, gt=0, le=LATEST_TIME, description="Unix time the track was first seen.")
     first_seen_pts: Finite = 0.0
-    frames: int = Field(1, ge=1, description="Frames the track has been seen in.")
+    frames: int = Field(1, ge=1, le=10_000_000, description="Frames the track has been seen in.")
     quality: Finite = Field(ge=0, description="The shot's quality score.")
     box: tuple[Finite, Finite, Finite, Finite] | None = Field(None, description="The face in the frame: x1 y1 x2 y2.")
     embedder: str = Field(min_length=1, max_length=128, description="The embedder's identity (name@checksum).")

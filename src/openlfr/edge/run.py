@@ -60,12 +60,14 @@ class CameraTraffic:
     crops_lost: int
     expired: int
     dropped_full: int
+    unsent_at_stop: int
     retries: int
 
     def describe(self) -> str:
         return (
             f"edge {self.camera_id}: {self.templates_sent}/{self.templates_made} templates sent, {self.hits} hit(s), "
             f"{self.crops_sent} crop(s), {self.expired} expired unsent, {self.dropped_full} dropped (queue full), "
+            f"{self.unsent_at_stop} unsent at stop, "
             f"{self.retries} retries; {self.bytes_sent:,} bytes, {self.bytes_per_minute / 1000:.1f} kB/min"
         )
 
@@ -170,6 +172,7 @@ def _traffic(sender: Sender, camera_ids: list[str], seconds: float) -> tuple[Cam
                 crops_lost=t.crops_lost,
                 expired=t.expired,
                 dropped_full=t.dropped_full,
+                unsent_at_stop=t.unsent_at_stop,
                 retries=t.retries,
             )
         )

@@ -54,6 +54,8 @@ class Traffic:
     crops_lost: int = 0
     expired: int = 0
     dropped_full: int = 0
+    unsent_at_stop: int = 0
+    """Still queued, and in time, when the device stopped: dropped with everything else it held."""
     retries: int = 0
     bytes_sent: int = 0
 
@@ -122,6 +124,15 @@ class Sender:
             self._cond.notify_all()
         if self._thread is not None:
             self._thread.join(5.0)
+        with self._cond:
+            now = self.clock()
+            for item in self._queue:
+                counts = self._traffic(item.camera_id)
+                if now - item.made > self.ttl_s:
+                    counts.expired += 1
+                else:
+                    counts.unsent_at_stop += 1
+            self._queue.clear()
 
     def _traffic(self, camera_id: str) -> Traffic:
         return self.traffic.setdefault(camera_id, Traffic())

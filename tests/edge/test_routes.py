@@ -78,6 +78,8 @@ def test_a_hit_asks_for_the_crop_which_becomes_the_operators_alert(world_any_sto
         "lin-manuel-miranda",
         "edge-box/north",
     )
+    details = json.loads(op.get(f"/api/v1/alerts/{alert_id}").json()["details_json"])
+    assert details["position"] == {"latitude": 51.5, "longitude": -0.1}, "where the device was"
     r = op.get(f"/api/v1/alerts/{alert_id}/probe.jpg")
     assert r.status_code == 200 and r.content[:3] == b"\xff\xd8\xff"
     assert op.get(f"/api/v1/alerts/{alert_id}/watchlist.jpg").status_code == 200

@@ -226,4 +226,5 @@ def _alert(hit: _Hit, probe_jpeg: bytes) -> Alert:
         raised_wall=now,
         frames=body.frames,
         uncalibrated=watchlist.calibration_problem() is not None,
+        position=None if body.latitude is None or body.longitude is None else (body.latitude, body.longitude),
     )

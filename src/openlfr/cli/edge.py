@@ -27,7 +27,13 @@ EPILOG = (
 
 def edge_command(
     server: Annotated[str, typer.Option(help="The service's URL (put TLS in front of it for real use).")],
-    token: Annotated[str, typer.Option(envvar="LFR_EDGE_TOKEN", help="A device token bound to the deployment.")],
+    token: Annotated[
+        str,
+        typer.Option(
+            envvar="LFR_EDGE_TOKEN",
+            help="A device token bound to the deployment (better in LFR_EDGE_TOKEN: others can read a command line).",
+        ),
+    ],
     deployment: Annotated[str, typer.Option(help="The live deployment to send to.")],
     camera: Annotated[str, typer.Option(help="Video file, rtsp:// or http(s):// stream, /dev/videoN, folder.")],
     camera_id: Annotated[str, typer.Option(help="This camera's name in the deployment's alerts.")] = "cam1",

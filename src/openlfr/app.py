@@ -1,13 +1,15 @@
 """The live application: every camera of a deployment, one watchlist, the alert sinks and the metrics.
 
-``LiveApp.start`` reads as the table of contents of a live run, one step a line, in order.
+``LiveApp.start`` reads as the table of contents of a live run, one step a line, in order. Each camera
+matches locally against the watchlist (``recognise.LocalRecogniser``) unless ``recognisers`` gives each
+camera another recogniser (``lfr edge``: the service matches, and no watchlist is on the device).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -22,22 +24,32 @@ from openlfr.ingest.video import open_source
 from openlfr.match.watchlist import Watchlist
 from openlfr.metrics import MetricsSnapshot, describe, serve_prometheus
 from openlfr.pipeline import CameraPipeline
+from openlfr.recognise import LocalRecogniser, TrackRecogniser
 
 log = logging.getLogger("openlfr.app")
 
 
+RecogniserFactory = Callable[[CameraConfig], TrackRecogniser]
+"""Makes the recogniser of one camera."""
+
+
 class LiveApp:
-    """Runs ``cameras`` against ``watchlist`` until every source ends or ``stop`` is called."""
+    """Runs ``cameras`` against ``watchlist`` (or each camera's recogniser from ``recognisers``) until
+    every source ends or ``stop`` is called."""
 
     def __init__(
         self,
         settings: Settings,
-        watchlist: Watchlist | Path,
+        watchlist: Watchlist | Path | None,
         cameras: Sequence[CameraConfig] | None = None,
         sink: AlertSink | None = None,
+        recognisers: RecogniserFactory | None = None,
     ) -> None:
+        if (watchlist is None) == (recognisers is None):
+            raise ConfigError("a live run matches against a watchlist, or through recognisers: exactly one of them")
         self.settings = settings
         self._watchlist = watchlist
+        self._recognisers = recognisers
         self.cameras = list(cameras if cameras is not None else settings.cameras)
         if not self.cameras:
             raise ConfigError("no cameras: give sources on the command line or [[cameras]] in the config file")
@@ -52,12 +64,13 @@ class LiveApp:
         self._metrics_server: object | None = None
         self._stop = threading.Event()
         self._logger: threading.Thread | None = None
+        self._uncalibrated = False
 
     def start(self) -> None:
         live = self.settings.live
         embedder = embedders.create(self.settings.embedder)
         second = embedders.create(self.settings.second_embedder) if self.settings.second_embedder else None
-        watchlist = self._load_watchlist(embedder.identity, None if second is None else second.identity)
+        recognisers = self._recognisers or self._local(embedder.identity, None if second is None else second.identity)
         self._embed_service = start_service(self.settings.embedder, embedder, live.embed_in_process)
         if second is not None and self.settings.second_embedder is not None:  # score fusion
             service = start_service(self.settings.second_embedder, second, live.embed_in_process)
@@ -71,14 +84,15 @@ class LiveApp:
                     camera,
                     source,
                     self.settings,
-                    watchlist,
                     detector,
                     embedder,
                     self._embed_service,
+                    recognisers(camera),
                     self._sink,
                     self._second,
                 )
             )
+            self.pipelines[-1].metrics.uncalibrated = self._uncalibrated
         self._warm_up(embedder)
         for pipeline in self.pipelines:
             pipeline.start()
@@ -95,7 +109,15 @@ class LiveApp:
         for pipeline in self.pipelines:
             pipeline.detector.detect(blank)
 
+    def _local(self, identity: str, second: str | None) -> RecogniserFactory:
+        """Each camera matches against the watchlist here, through its own alert gate."""
+        watchlist = self._load_watchlist(identity, second)
+        self._uncalibrated = watchlist.calibration_problem() is not None
+        cooldown = self.settings.live.tracker.alert_cooldown_s
+        return lambda camera: LocalRecogniser(camera.id, watchlist, cooldown)
+
     def _load_watchlist(self, identity: str, second: str | None) -> Watchlist:
+        assert self._watchlist is not None  # checked in __init__: no recognisers, so a watchlist
         if isinstance(self._watchlist, Watchlist):
             watchlist = self._watchlist
             watchlist.require_embedder(identity, second)

@@ -38,6 +38,9 @@ sees one clear line::
     │   └── PermissionDeniedError the principal's role may not do this
     ├── UserError                a user or token cannot be made or changed (name, role, weak password, duplicate)
     ├── UploadRefusedError       an upload is refused whole: a path for a name, not an image, unnamed or missing files
+    ├── EdgeError                an edge device and the service cannot work together as asked
+    │   ├── TemplateRefusedError a device's template cannot be matched (another embedder, another size)
+    │   └── HitNotFoundError     no such hit to send a crop for (unknown, expired, or its crop already sent)
     └── RequestLimitError        a request breaks a limit (size, count, pixels, rows); ``problems`` per item
         └── RateLimitedError     too many requests or login attempts in a minute
 
@@ -281,6 +284,24 @@ class RateLimitedError(RequestLimitError):
     """Too many requests (or login attempts) in a minute from one principal or address."""
 
     code = "rate_limited"
+
+
+class EdgeError(OpenLFRError):
+    """An edge device and the service cannot work together as asked (the device's one-line error)."""
+
+    code = "edge_failed"
+
+
+class TemplateRefusedError(EdgeError):
+    """A device's template cannot be matched: made by another embedder, or not the watchlist's size."""
+
+    code = "template_refused"
+
+
+class HitNotFoundError(EdgeError):
+    """No hit with that id for the deployment: never made, expired, or its crop already sent."""
+
+    code = "hit_not_found"
 
 
 class UploadRefusedError(OpenLFRError):

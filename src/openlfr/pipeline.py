@@ -3,7 +3,7 @@
 Two threads per camera and a shared embedding worker:
 
     reader thread    source.frames() -> keep analysis_fps of them -> bounded queue (drops the oldest)
-    analysis thread  detect -> track -> align + quality -> best shots -> (embed, async) -> match -> alert
+    analysis thread  detect -> track -> align + quality -> best shots -> (embed, async) -> recogniser -> alert
     embed service    a worker process embedding the shots that deserve it (see embed/service.py)
 
 With a second embedder (score fusion), each wanted shot is also aligned for it and embedded by its own
@@ -23,19 +23,15 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-import numpy as np
-
 from openlfr.alert.base import AlertSink
-from openlfr.alert.rules import AlertGate, make_alert
 from openlfr.config import CameraConfig, Settings
 from openlfr.detect.base import FaceDetector
 from openlfr.embed import quality
 from openlfr.embed.base import Embedder
 from openlfr.embed.service import EmbedService, SecondEmbedding
 from openlfr.ingest.video import VideoSource, is_live_source
-from openlfr.match import matcher
-from openlfr.match.watchlist import Watchlist
 from openlfr.metrics import CameraMetrics
+from openlfr.recognise import TrackRecogniser
 from openlfr.track.shots import Shot, ShotBook
 from openlfr.track.tracker import Tracker
 from openlfr.types import Alert, Frame, Template, Track
@@ -105,47 +101,43 @@ class _Pending:
 
 
 class CameraPipeline:
-    """Runs one camera's source through detection, tracking, embedding and matching to alerts."""
+    """Runs one camera's source through detection, tracking and embedding to its ``recogniser``, and
+    the alerts it raises to ``sink``."""
 
     def __init__(
         self,
         camera: CameraConfig,
         source: VideoSource,
         settings: Settings,
-        watchlist: Watchlist,
         detector: FaceDetector,
         embedder: Embedder,
         embed_service: EmbedService,
+        recogniser: TrackRecogniser,
         sink: AlertSink,
         second: SecondEmbedding | None = None,
     ) -> None:
         self.camera = camera
         self.source = source
         self.settings = settings
-        self.watchlist = watchlist
+        self.recogniser = recogniser
         self.detector = detector
         self.embedder = embedder
         self.embed_service = embed_service
         self.sink = sink
         self.second = second
         self.metrics = CameraMetrics(camera.id, source_probe=lambda: (source.state, source.stats.reconnects))
-        self.metrics.uncalibrated = watchlist.calibration_problem() is not None
         self.tracker = Tracker(camera.id, settings.live.tracker)
         self.alerts: deque[Alert] = deque(maxlen=100)
         live = is_live_source(camera.source) or camera.realtime
         self._queue = FrameQueue(settings.live.queue_frames, drop_oldest=live)
         self._books: dict[int, ShotBook] = {}
         self._pending: list[_Pending] = []
-        self._gate = AlertGate(settings.live.tracker.alert_cooldown_s)
-        self._index = watchlist.index()
         self._threads: list[threading.Thread] = []
         self._error: BaseException | None = None
 
     # -- lifecycle --------------------------------------------------------------------------------
 
     def start(self) -> None:
-        second = None if self.second is None else self.second.embedder.identity
-        self.watchlist.require_embedder(self.embedder.identity, second)
         for target, name in ((self._read, "reader"), (self._analyse_loop, "analysis")):
             thread = threading.Thread(target=self._guard(target), name=f"lfr-{self.camera.id}-{name}", daemon=True)
             thread.start()
@@ -260,15 +252,9 @@ class CameraPipeline:
         self._pending = still
 
     def _match(self, track: Track, book: ShotBook, shot: Shot, template: Template) -> None:
-        vector = book.add(shot, template)
-        second = book.second_template()  # None without a second embedder
-        fused = None if second is None else second[np.newaxis, :]
-        [candidates] = matcher.search(self.watchlist, vector[np.newaxis, :], k=1, index=self._index, second=fused)
-        best = matcher.best_match(candidates)
-        if best is None or not self._gate.admit(best.subject_id, shot.frame_pts, book.alerted):
+        alert = self.recogniser.recognise(track, book, shot, template)
+        if alert is None:
             return
-        book.alerted.add(best.subject_id)
-        alert = make_alert(self.camera.id, track, shot, best, self.watchlist)
         self.sink.send(alert)
         self.metrics.latency(time.monotonic() - shot.captured_mono)
         self.metrics.count(alerts=1)

@@ -293,3 +293,6 @@ class Alert:
     """Frames the track had been seen in when the alert was raised."""
     uncalibrated: bool = False
     """Raised with a threshold not calibrated for this embedder and normalisation (an override was given)."""
+    position: tuple[float, float] | None = None
+    """Where the camera was (latitude, longitude), when an edge device said (a deployment's fixed cameras
+    are at the deployment's location)."""

@@ -78,6 +78,8 @@ PINNED: dict[str, str] = {
     "POST /api/v1/alerts/{alert_id}/holds/release": "supervisor",
     "GET /api/v1/deployments/{deployment_id}/alerts/stream": "engagement operator supervisor",
     "POST /api/v1/search": "operator supervisor",
+    "POST /api/v1/deployments/{deployment_id}/templates": "device",
+    "POST /api/v1/deployments/{deployment_id}/hits/{hit_id}/crop": "device",
     "GET /api/v1/audit": "admin auditor",
     "GET /api/v1/audit/verify": "admin auditor",
     "GET /api/v1/audit/head": "admin auditor",
@@ -99,8 +101,13 @@ def test_the_access_table_is_the_reviewed_one() -> None:
         return rule if isinstance(rule, str) else " ".join(sorted(r.value for r in rule))
 
     assert {f"{m} {p}": spelled(rule) for (m, p), rule in access.ACCESS.items()} == PINNED
-    assert not any(Role.DEVICE in r for r in access.ACCESS.values() if isinstance(r, frozenset)), (
-        "no route is open to device tokens until the edge routes exist (issue 15)"
+    device = {f"{m} {p}" for (m, p), r in access.ACCESS.items() if isinstance(r, frozenset) and Role.DEVICE in r}
+    assert device == {
+        "POST /api/v1/deployments/{deployment_id}/templates",
+        "POST /api/v1/deployments/{deployment_id}/hits/{hit_id}/crop",
+    }, "device tokens submit templates and the crops of hits, and do nothing else"
+    assert all(
+        r == frozenset({Role.DEVICE}) for (m, p), r in access.ACCESS.items() if p.endswith(("/templates", "/crop"))
     )
     assert all(
         Role.ADMIN not in r for (m, p), r in access.ACCESS.items() if "adjudications" in p and not isinstance(r, str)
@@ -162,8 +169,11 @@ def test_every_route_has_an_entry_and_every_entry_a_route(served_sqlite: ServedA
 
 def _path(template: str, w: World, real: bool) -> str:
     dep, alert = (w.deployment_id, w.alert_id) if real else ("no-such-deployment", "no-such-alert")
+    if "{hit_id}" in template:  # a device token reaches only its own deployment: an unknown hit there (404)
+        dep = w.deployment_id
     return (
-        template.replace("{deployment_id}", dep)
+        template.replace("{hit_id}", "no-such-hit")
+        .replace("{deployment_id}", dep)
         .replace("{alert_id}", alert)
         .replace("{username}", "user-operator" if real else "no-such-user")
         .replace("{name}", "no-such-token")

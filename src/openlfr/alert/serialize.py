@@ -46,6 +46,8 @@ def alert_to_json(alert: Alert, include_images: bool) -> dict[str, object]:
         "probe_jpeg_bytes": len(alert.probe_jpeg),
         "watchlist_jpeg_bytes": None if alert.watchlist_jpeg is None else len(alert.watchlist_jpeg),
     }
+    if alert.position is not None:  # only where an edge device gave its position
+        data["position"] = {"latitude": alert.position[0], "longitude": alert.position[1]}
     if include_images:
         data["probe_jpeg_b64"] = _b64(alert.probe_jpeg)
         data["watchlist_jpeg_b64"] = None if alert.watchlist_jpeg is None else _b64(alert.watchlist_jpeg)

@@ -14,7 +14,7 @@ PUBLIC = "public"
 ANY = "any"
 """Any authenticated principal, whatever its role."""
 
-A, S, OP, E, U = Role.ADMIN, Role.SUPERVISOR, Role.OPERATOR, Role.ENGAGEMENT, Role.AUDITOR
+A, S, OP, E, U, D = Role.ADMIN, Role.SUPERVISOR, Role.OPERATOR, Role.ENGAGEMENT, Role.AUDITOR, Role.DEVICE
 _READERS = frozenset({S, OP, E, U})
 """Who may read deployments and alerts: the people who run and check a deployment (not admin, not devices)."""
 
@@ -66,6 +66,9 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/deployments/{deployment_id}/alerts/stream"): frozenset({S, OP, E}),
     # retrospective search
     ("POST", "/api/v1/search"): frozenset({S, OP}),
+    # edge devices (only their own deployment's, checked in the route)
+    ("POST", "/api/v1/deployments/{deployment_id}/templates"): frozenset({D}),
+    ("POST", "/api/v1/deployments/{deployment_id}/hits/{hit_id}/crop"): frozenset({D}),
     # audit and retention
     ("GET", "/api/v1/audit"): frozenset({U, A}),
     ("GET", "/api/v1/audit/verify"): frozenset({U, A}),

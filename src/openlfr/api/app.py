@@ -16,13 +16,14 @@ from openlfr.api import errors
 from openlfr.api.deps import ApiContext, authorise
 from openlfr.api.feed import AlertFeed
 from openlfr.api.limits import RateLimiter
-from openlfr.api.routes import alerts, auth, deployments, health, public, records, search, users
+from openlfr.api.routes import alerts, auth, deployments, edge, health, public, records, search, users
 from openlfr.auth.sessions import WebSessions
 from openlfr.auth.tokens import Tokens
 from openlfr.auth.users import Users
 from openlfr.config import Settings
 from openlfr.deploy.lifecycle import Deployments
 from openlfr.deploy.runner import DeploymentRunner
+from openlfr.edge.matching import EdgeMatching
 from openlfr.review.alerts import Alerts
 from openlfr.store.db import Store
 from openlfr.web import routes as pages
@@ -37,6 +38,7 @@ ROUTERS = (
     search.router,
     records.router,
     public.router,
+    edge.router,
 )
 
 SECURITY_HEADERS = {
@@ -50,18 +52,20 @@ SECURITY_HEADERS = {
 def build_context(settings: Settings, store: Store) -> ApiContext:
     """The services the routes use, over one store."""
     api = settings.api
+    deployments, alerts = Deployments(store), Alerts(store)
     return ApiContext(
         settings=settings,
         store=store,
         users=Users(store, api),
         tokens=Tokens(store, api),
         sessions=WebSessions(store, api),
-        deployments=Deployments(store),
-        alerts=Alerts(store),
+        deployments=deployments,
+        alerts=alerts,
         runner=DeploymentRunner(store, settings),
         feed=AlertFeed(store, keepalive_s=api.sse_keepalive_s),
         limiter=RateLimiter(api.requests_per_minute, "requests"),
         login_limiter=RateLimiter(api.login_attempts_per_minute, "login attempts from this address"),
+        edge=EdgeMatching(deployments, alerts, settings),
     )
 
 

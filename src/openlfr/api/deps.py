@@ -27,6 +27,7 @@ from openlfr.auth.users import Users
 from openlfr.config import Settings
 from openlfr.deploy.lifecycle import Deployments
 from openlfr.deploy.runner import DeploymentRunner
+from openlfr.edge.matching import EdgeMatching
 from openlfr.errors import CsrfError, NotAuthenticatedError, PermissionDeniedError
 from openlfr.review.alerts import Alerts
 from openlfr.store.db import Store
@@ -51,6 +52,7 @@ class ApiContext:
     feed: AlertFeed
     limiter: RateLimiter
     login_limiter: RateLimiter
+    edge: EdgeMatching
     _analyzer: FaceAnalyzer | None = None
 
     def analyzer(self) -> FaceAnalyzer:

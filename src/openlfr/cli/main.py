@@ -17,6 +17,7 @@ from openlfr.cli import (
     common,
     demo,
     deployment,
+    edge,
     enrol,
     eval,
     gallery,
@@ -65,6 +66,7 @@ app.command("watch", epilog=watch.EPILOG)(watch.watch_command)
 app.command("models", epilog=models.EPILOG)(models.models_command)
 app.command("demo", epilog=demo.EPILOG)(demo.demo_command)
 app.command("serve", epilog=serve.EPILOG)(serve.serve_command)
+app.command("edge", epilog=edge.EPILOG)(edge.edge_command)
 app.add_typer(audit.app, name="audit")
 app.add_typer(store.app, name="store")
 app.add_typer(deployment.app, name="deployment")

@@ -14,8 +14,9 @@ from openlfr.config import Settings, load_settings
 if TYPE_CHECKING:
     from openlfr.store.db import Store
 
-console = Console()
-err_console = Console(stderr=True)
+# emoji off: ':name:' in a user's text is text (markup in it is escaped by openlfr.text.term)
+console = Console(emoji=False)
+err_console = Console(stderr=True, emoji=False)
 
 
 @dataclass

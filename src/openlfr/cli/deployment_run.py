@@ -8,6 +8,7 @@ import typer
 
 from openlfr.cli.common import console, settings
 from openlfr.cli.stored import actor, opened
+from openlfr.text import term
 
 EPILOG = (
     "Example:\n\n  lfr deployment run 20261126-a1b2c3\n\n"
@@ -29,7 +30,7 @@ def run_command(
     with opened() as store:
         summary = run_deployment(store, settings(), deployment_id, actor())
     console.print(
-        f"run {summary.run_id} of {deployment_id}: {summary.frames} frames, {summary.faces_seen} faces, "
+        f"run {summary.run_id} of {term(deployment_id)}: {summary.frames} frames, {summary.faces_seen} faces, "
         f"{summary.tracks} tracks, {summary.faces_searched} searched, {summary.alerts} alerts"
         + (f", [bold red]{summary.alerts_not_stored} NOT STORED[/]" if summary.alerts_not_stored else "")
     )

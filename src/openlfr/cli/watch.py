@@ -27,12 +27,13 @@ from openlfr.config import (
 )
 from openlfr.errors import ConfigError
 from openlfr.metrics import describe
+from openlfr.text import term
 
 EPILOG = (
     "Examples:\n\n"
     "  lfr watch rtsp://cam1.local/stream -w event.lfrw\n\n"
     "  lfr watch clip.mp4 --fast -w event.lfrw --alerts-file alerts.jsonl\n\n"
-    "  lfr --config cameras.yaml watch -w event.lfrw   ([[cameras]] id, source, analysis_fps in the config)\n\n"
+    "  lfr --config cameras.yaml watch -w event.lfrw   (\\[\\[cameras]] id, source, analysis_fps in the config)\n\n"
     "  lfr --config fused.toml watch clip.mp4 -w event.lfrw   (score fusion: a watchlist enrolled and calibrated "
     "with the same second_embedder as fused.toml)\n\n"
     "Alerts are JSON lines on stdout (images left out; --alerts-file keeps them); the status goes to stderr."
@@ -134,10 +135,11 @@ def _with_overrides(
 def status_table(app: LiveApp) -> Table:
     table = Table.grid(padding=(0, 1))
     for snap in app.snapshots():
-        table.add_row(describe(snap))
+        table.add_row(term(describe(snap)))
     recent = [a for p in app.pipelines for a in list(p.alerts)[-3:]]
     for a in recent:
         table.add_row(
-            f"  ALERT {a.camera_id} {a.display_name} ({a.category}) score {a.score:.4f} at {a.frame_pts:.1f}s"
+            f"  ALERT {term(a.camera_id)} {term(a.display_name)} ({term(a.category)}) "
+            f"score {a.score:.4f} at {a.frame_pts:.1f}s"
         )
     return table

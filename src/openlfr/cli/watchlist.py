@@ -20,6 +20,7 @@ from openlfr.match import second as second_set
 from openlfr.match.calibrate import Cohort, apply, calibrate, normalise
 from openlfr.match.sources import from_csv
 from openlfr.match.watchlist import Watchlist
+from openlfr.text import term
 from openlfr.types import Category
 
 app = typer.Typer(help="Inspect and check watchlist files.", no_args_is_help=True)
@@ -42,7 +43,7 @@ def calibrate_command(
     normalisation: Annotated[
         str,
         typer.Option(
-            help="config: normalise scores against the cohort as [match.normalisation] says (default zt, "
+            help="config: normalise scores against the cohort as \\[match.normalisation] says (default zt, "
             "EVALUATION.md section 6), stored in the watchlist; none: similarity from Euclidean distance."
         ),
     ] = "config",
@@ -75,7 +76,7 @@ def calibrate_command(
     if c.expected_tpir is not None:
         console.print(f"expected TPIR (mated photos found at the threshold): {c.expected_tpir:.3f}")
     for group, rate in c.group_fpir.items():
-        console.print(f"  false-alert rate of cohort group {group}: {rate:.4f}")
+        console.print(f"  false-alert rate of cohort group {term(group)}: {rate:.4f}")
     console.print(
         f"threshold {c.threshold:.6f} for FPIR {fpir:g} at {c.subjects} subjects: {c.false_alerts} of "
         f"{c.cohort_size} cohort faces reach it (FPIR {c.fpir:.4f}, 95% CI {c.fpir_low:.4f}-{c.fpir_high:.4f})"
@@ -93,9 +94,10 @@ def show(watchlist: WatchlistArg) -> None:
     wl = Watchlist.load(watchlist)
     m = wl.manifest
     console.print(
-        f"[bold]{m.name}[/]  format v{m.format_version}, created {m.created_at:%Y-%m-%d %H:%M} UTC\n"
+        f"[bold]{term(m.name)}[/]  format v{m.format_version}, created {m.created_at:%Y-%m-%d %H:%M} UTC\n"
         f"embedder {m.embedder} ({m.dimension}-D), threshold {m.threshold:.3f} ({m.threshold_source})\n"
-        f"scores: {wl.scoring_signature}" + (f", cohort: {m.normalisation.cohort_source}" if m.normalisation else "")
+        f"scores: {wl.scoring_signature}"
+        + (f", cohort: {term(m.normalisation.cohort_source)}" if m.normalisation else "")
     )
     if m.second_embedder is not None:
         console.print(f"fused with second embedder {m.second_embedder.embedder} ({m.second_embedder.dimension}-D)")
@@ -107,11 +109,11 @@ def show(watchlist: WatchlistArg) -> None:
         table.add_column(col, overflow="fold")
     for s in m.subjects:
         table.add_row(
-            s.subject_id,
-            s.display_name,
+            term(s.subject_id),
+            term(s.display_name),
             s.category.value,
-            s.reason or "-",
-            s.image_source or "-",
+            term(s.reason or "-"),
+            term(s.image_source or "-"),
             s.expires.isoformat() if s.expires else "-",
             str(counts.get(s.subject_id, 0)),
         )
@@ -159,15 +161,15 @@ def check(watchlist: WatchlistArg) -> None:
         identity: str | None = embedders.create(settings().embedder).identity
         second = FaceAnalyzer(settings()).second_identity
     except OpenLFRError as exc:
-        err_console.print(f"[yellow]warning:[/] cannot check the embedder: {exc}")
+        err_console.print(f"[yellow]warning:[/] cannot check the embedder: {term(exc)}")
         identity = None
     found = problems(wl, identity, second)
     if not found:
-        console.print(f"[green]ok[/]: {wl.name}: {len(wl.manifest.subjects)} subjects, all fit to deploy")
+        console.print(f"[green]ok[/]: {term(wl.name)}: {len(wl.manifest.subjects)} subjects, all fit to deploy")
         return
     for p in found:
-        console.print(f"[red]problem[/]: {p}", highlight=False)
-    console.print(f"{len(found)} problem(s) in {wl.name}")
+        console.print(f"[red]problem[/]: {term(p)}", highlight=False)
+    console.print(f"{len(found)} problem(s) in {term(wl.name)}")
     raise typer.Exit(1)
 
 

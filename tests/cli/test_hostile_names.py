@@ -150,3 +150,23 @@ def test_hostile_names_through_the_store_commands(
     assert row["authorised_by"] == visible("[bold red]supt \x1b[2J")
     table = lfr("deployment", "report", env=env).stdout
     assert visible(location) in table
+
+
+@pytest.mark.parametrize(
+    ("command", "word"),
+    [
+        (["watchlist", "calibrate"], "[match.normalisation]"),
+        (["deployment", "create"], "[[cameras]]"),
+        (["serve"], "[api] host"),
+        (["retention", "purge"], "[store.retention]"),
+        (["watch"], "([[cameras]] id"),
+    ],
+)
+def test_help_keeps_its_bracketed_words(command: list[str], word: str) -> None:
+    from typer.testing import CliRunner
+
+    from openlfr.cli.main import app
+
+    out = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "300"})
+    assert out.exit_code == 0, out.output
+    assert word in out.output

@@ -17,7 +17,7 @@ from openlfr.cli.common import console, err_console, settings
 from openlfr.embed.base import embedders
 from openlfr.errors import OpenLFRError
 from openlfr.match import second as second_set
-from openlfr.match.calibrate import Cohort, apply, calibrate, normalise
+from openlfr.match.calibrate import WARN_FALSE_ALERTS, Cohort, apply, calibrate, normalise
 from openlfr.match.sources import from_csv
 from openlfr.match.watchlist import Watchlist
 from openlfr.text import term
@@ -81,10 +81,10 @@ def calibrate_command(
         f"threshold {c.threshold:.6f} for FPIR {fpir:g} at {c.subjects} subjects: {c.false_alerts} of "
         f"{c.cohort_size} cohort faces reach it (FPIR {c.fpir:.4f}, 95% CI {c.fpir_low:.4f}-{c.fpir_high:.4f})"
     )
-    if c.cohort_size < 3 / fpir:
+    if c.cohort_size < WARN_FALSE_ALERTS / fpir:
         err_console.print(
-            f"[yellow]warning:[/] {c.cohort_size} cohort faces cannot show an FPIR of {fpir:g}; "
-            f"use at least {math.ceil(3 / fpir)} for a meaningful bound"
+            f"[yellow]warning:[/] {c.cohort_size} cohort faces show an FPIR of {fpir:g} only roughly; "
+            f"use at least {math.ceil(WARN_FALSE_ALERTS / fpir)} for a meaningful bound"
         )
 
 

@@ -6,6 +6,7 @@ through ``term``; every cell of a CSV the program writes goes through ``csv_cell
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from rich.markup import escape
 
@@ -36,6 +37,19 @@ def term(value: object, *, lines: bool = False) -> str:
     """``value`` ready for a Rich console's markup: control characters made visible (``visible``) and
     Rich markup escaped, so ``[/]`` or ``[bold red]`` in a name prints as itself."""
     return escape(visible(value, lines=lines))
+
+
+def name_key(name: str) -> str:
+    """``name`` as compared where it matters (the creator of a deployment is not its authoriser, the
+    operator of an alert is not its engagement officer): Unicode NFKC, case folded, whitespace trimmed and
+    collapsed, so 'Sgt.Smith', 'sgt.smith ' and 'ＳＧＴ.smith' are one person."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+    return " ".join(folded.split())
+
+
+def same_name(a: str, b: str) -> bool:
+    """Whether two actor names are one person's (``name_key``)."""
+    return name_key(a) == name_key(b)
 
 
 def csv_cell(value: object) -> object:

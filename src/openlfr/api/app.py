@@ -47,7 +47,7 @@ def build_context(settings: Settings, store: Store) -> ApiContext:
         tokens=Tokens(store, api),
         sessions=WebSessions(store, api),
         deployments=Deployments(store),
-        alerts=Alerts(store),
+        alerts=Alerts(store, separate_stages=settings.review.separate_stages),
         runner=DeploymentRunner(store, settings),
         feed=AlertFeed(store, keepalive_s=api.sse_keepalive_s),
         limiter=RateLimiter(api.requests_per_minute, "requests"),

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from openlfr.cli.common import console
+from openlfr.cli.common import console, settings
 from openlfr.cli.stored import JsonOption, actor, opened, print_json, when
 from openlfr.review.adjudication import DECISIONS, AlertState, AlertStatus, Stage
 from openlfr.review.alerts import Alerts
@@ -140,7 +140,9 @@ def adjudicate_command(
 ) -> None:
     """Record one adjudication decision; a correction is a new event that supersedes an earlier one."""
     with opened() as store:
-        event = Alerts(store).adjudicate(alert_id, stage, decision, actor(), note=note, supersedes=supersedes)
+        separate = settings().review.separate_stages
+        alerts = Alerts(store, separate_stages=separate)
+        event = alerts.adjudicate(alert_id, stage, decision, actor(), note=note, supersedes=supersedes)
     fixed = f" (corrects event {event.supersedes})" if event.supersedes else ""
     console.print(f"alert {term(alert_id)}: event {event.id}, {event.stage.value} {term(event.decision)}{fixed}")
 

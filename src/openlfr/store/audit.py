@@ -39,6 +39,8 @@ class AuditAction(StrEnum):
     DEPLOYMENT_CLOSED = "deployment.closed"
     DEPLOYMENT_RUN = "deployment.run"
     DEPLOYMENT_RESUMED = "deployment.resumed"
+    DEPLOYMENT_RUN_REFUSED = "deployment.run_refused"
+    DEPLOYMENT_RUN_AT_END = "deployment.run_stopped_at_end"
     WATCHLIST_CHANGED = "watchlist.changed"
     WATCHLIST_DESTROYED = "watchlist.destroyed"
     THRESHOLD_SET = "threshold.set"

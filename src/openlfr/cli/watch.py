@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
-import threading
 from pathlib import Path
-from types import FrameType
 from typing import Annotated
 
 import typer
@@ -16,7 +13,7 @@ from rich.logging import RichHandler
 from rich.table import Table
 
 from openlfr.app import LiveApp
-from openlfr.cli.common import err_console, settings
+from openlfr.cli.common import err_console, settings, stop_on_signals
 from openlfr.config import (
     CameraConfig,
     FileSinkConfig,
@@ -78,25 +75,19 @@ def watch_command(
     if allow_uncalibrated:
         cfg = cfg.model_copy(update={"live": cfg.live.model_copy(update={"allow_uncalibrated": True})})
     app = LiveApp(cfg, watchlist)
-    stop = threading.Event()
-
-    def _interrupt(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = signal.signal(signal.SIGINT, _interrupt)
-    app.start()
-    try:
-        if quiet:
-            while not stop.is_set() and not app.wait(0.5):
-                pass
-        else:
-            with Live(status_table(app), console=err_console, refresh_per_second=2, transient=False) as live:
+    with stop_on_signals() as stop:
+        app.start()
+        try:
+            if quiet:
                 while not stop.is_set() and not app.wait(0.5):
+                    pass
+            else:
+                with Live(status_table(app), console=err_console, refresh_per_second=2, transient=False) as live:
+                    while not stop.is_set() and not app.wait(0.5):
+                        live.update(status_table(app))
                     live.update(status_table(app))
-                live.update(status_table(app))
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        app.stop()
+        finally:
+            app.stop()
     alerts = sum(s.alerts for s in app.snapshots())
     err_console.print(f"stopped: {alerts} alert(s)" + (" (interrupted)" if stop.is_set() else ""))
 

@@ -76,7 +76,7 @@ def hostile_watchlist(tmp_path: Path, demo: Path) -> Path:
         for subject, name in (("obama", OBAMA), ("biden", BIDEN)):
             image = demo / "watchlist" / f"{subject}.jpg"
             writer.writerow([subject, name, "wanted", REASON, "@SUM(A1) [/]", "2099-12-31", image])
-    out = lfr("enrol", manifest, "-o", tmp_path / "hostile.lfrw")
+    out = lfr("enrol", manifest, "-o", tmp_path / "hostile.lfrw", "--allow-outside")
     assert "2 accepted" in out.stdout
     return tmp_path / "hostile.lfrw"
 

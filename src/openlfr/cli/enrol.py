@@ -44,10 +44,16 @@ def enrol_command(
         typer.Option(min=0.0, max=1.0, help="Match threshold (similarity); default: the config's."),
     ] = None,
     report: Annotated[Path | None, typer.Option(help="Also write the enrolment report as JSON here.")] = None,
+    allow_outside: Annotated[
+        bool,
+        typer.Option(
+            "--allow-outside", help="CSV manifests: accept image paths outside the manifest's folder (else refused)."
+        ),
+    ] = False,
 ) -> None:
     """Enrol subjects' images into a watchlist, rejecting each unusable image with its reason."""
     expiry: date | None = expires.date() if expires else None
-    items = collect(source, category=category, reason=reason, image_source=image_source, expires=expiry)
+    items = collect(source, allow_outside, category=category, reason=reason, image_source=image_source, expires=expiry)
     analyzer = FaceAnalyzer(settings())
     with progress() as bar:
         task = bar.add_task("enrolling", total=len(items))

@@ -54,6 +54,9 @@ def calibrate_command(
             "the share found at the threshold is stored as the expected TPIR."
         ),
     ] = None,
+    allow_outside: Annotated[
+        bool, typer.Option("--allow-outside", help="--mated: accept image paths outside the manifest's folder.")
+    ] = False,
 ) -> None:
     """Normalise the watchlist's scores against a cohort of people not on it, and set its threshold for a
     target false-alert rate (FPIR) at its real size, measured on that cohort; record both. Live matching
@@ -69,7 +72,7 @@ def calibrate_command(
     elif wl.scoring is not None:
         plain = wl.manifest.model_copy(update={"normalisation": None})
         wl = Watchlist(manifest=plain, vectors=wl.vectors, faces=wl.faces)
-    probes, second = _mated(mated) if mated is not None else (None, None)
+    probes, second = _mated(mated, allow_outside) if mated is not None else (None, None)
     c = calibrate(wl, faces, fpir, probes, second)
     apply(wl, c).save(output or watchlist)
     console.print(f"scores: {c.scoring}")
@@ -174,13 +177,13 @@ def check(watchlist: WatchlistArg) -> None:
 
 
 def _mated(
-    manifest: Path,
+    manifest: Path, allow_outside: bool
 ) -> tuple[tuple[NDArray[np.float32], list[str]], NDArray[np.float32] | None]:
     """The largest face of each image of an enrolment manifest with its subject id, and the second
     embedder's templates of those faces (None when none is configured)."""
     analyzer = FaceAnalyzer(settings())
     vectors, seconds, ids = [], [], []
-    for item in from_csv(manifest):
+    for item in from_csv(manifest, allow_outside):
         faces = analyzer.analyze(analyzer.load(item.image))
         if faces:
             largest = max(faces, key=lambda f: f.detection.box.area)

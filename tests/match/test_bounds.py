@@ -1,19 +1,22 @@
 """Bounds on what a manifest may make the program read (issue 16, item 5): special files are refused
 before any read (a row naming /dev/zero read 6.9 GB; one naming a FIFO hung), and image paths are confined
-to the manifest's folder unless the caller allows otherwise."""
+to the manifest's folder unless the caller allows otherwise; a zip bomb is refused from its directory."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import threading
+import zipfile
 from pathlib import Path
 
 import pytest
 
-from openlfr.errors import EnrolmentError, ImageError
+from openlfr.errors import EnrolmentError, ImageError, WatchlistError
 from openlfr.ingest.images import load_image
+from openlfr.match.calibrate import Cohort
 from openlfr.match.sources import from_csv
+from openlfr.match.watchlist import Watchlist
 
 HEADER = "subject_id,display_name,category,reason,image_source,expires,image\n"
 
@@ -71,3 +74,17 @@ def test_a_manifest_that_is_not_a_regular_file_is_refused(tmp_path: Path) -> Non
     os.mkfifo(fifo)
     with pytest.raises(EnrolmentError, match="not a regular file"):
         from_csv(fifo)
+
+
+def test_a_zip_bomb_watchlist_or_cohort_is_refused_from_its_directory(tmp_path: Path) -> None:
+    # the finding: a 2 MB watchlist zip inflated to 4.3 GB; here 200 MB of zeros in a few hundred KB
+    for name, first in (("bomb.lfrw", "manifest.json"), ("bomb.lfrc", "cohort.json")):
+        path = tmp_path / name
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr(first, "{}")
+            with zf.open("faces/x.jpg", "w") as member:
+                for _ in range(200):
+                    member.write(bytes(1 << 20))
+        assert path.stat().st_size < 2 << 20
+        with pytest.raises(WatchlistError, match="would inflate to 209,715,2"):
+            Watchlist.load(path) if name.endswith(".lfrw") else Cohort.load(path)

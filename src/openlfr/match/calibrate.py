@@ -40,7 +40,7 @@ from openlfr.match import matcher
 from openlfr.match import normalise as norm
 from openlfr.match.normalise import Floats
 from openlfr.match.scoring import ScoredGallery, Scoring, build_scoring
-from openlfr.match.watchlist import Calibration, Normalisation, Watchlist
+from openlfr.match.watchlist import Calibration, Normalisation, Watchlist, check_archive
 
 COHORT_FORMAT = "openlfr-cohort"
 # A cohort face this close to a watchlist template is the same photo: the cohort must hold no one listed.
@@ -97,6 +97,7 @@ class Cohort:
     def load(cls, path: Path) -> Cohort:
         try:
             with zipfile.ZipFile(path) as zf:
+                check_archive(zf, path)
                 meta = json.loads(zf.read("cohort.json"))
                 vectors = np.load(io.BytesIO(zf.read("vectors.npy")), allow_pickle=False)
                 second = None

@@ -332,6 +332,7 @@ class Watchlist:
         path = Path(path)
         try:
             with zipfile.ZipFile(path) as zf:
+                check_archive(zf, path)
                 raw = json.loads(zf.read("manifest.json"))
                 _check_format(raw, path)
                 manifest = Manifest.model_validate(raw)
@@ -360,6 +361,27 @@ class Watchlist:
         if embedder is not None:
             watchlist.require_embedder(embedder, second)
         return watchlist
+
+
+MAX_ARCHIVE_BYTES = 4 << 30
+"""The most a watchlist or cohort file may inflate to (its members' sizes, from the zip's directory)."""
+MAX_ARCHIVE_RATIO = 100
+"""The most it may inflate by, once past 64 MiB: templates and JPEG faces barely compress (about 1.1x),
+the manifest about 5x; a zip bomb inflates by thousands."""
+
+
+def check_archive(zf: zipfile.ZipFile, path: Path) -> None:
+    """Refuse, from the zip's directory and before reading any member, an archive that would inflate past
+    ``MAX_ARCHIVE_BYTES`` or by more than ``MAX_ARCHIVE_RATIO`` (zipfile reads no more than a member's
+    declared size, so the directory bounds what is read)."""
+    members = zf.infolist()
+    inflated = sum(m.file_size for m in members)
+    packed = max(1, sum(m.compress_size for m in members))
+    if inflated > MAX_ARCHIVE_BYTES or (inflated > 64 << 20 and inflated / packed > MAX_ARCHIVE_RATIO):
+        raise WatchlistFormatError(
+            f"{path}: its {len(members)} members would inflate to {inflated:,} bytes from {packed:,} "
+            f"(limits {MAX_ARCHIVE_BYTES:,} bytes, {MAX_ARCHIVE_RATIO}x); refused before reading"
+        )
 
 
 TEMPLATE_LENGTH = (0.5, 2.0)

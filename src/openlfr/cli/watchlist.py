@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 from rich.table import Table
 
 from openlfr.analysis import FaceAnalyzer
-from openlfr.cli.common import console, err_console, settings
+from openlfr.cli.common import console, err_console, progress, settings
 from openlfr.embed.base import embedders
 from openlfr.errors import OpenLFRError
 from openlfr.match import second as second_set
@@ -183,14 +183,18 @@ def _mated(
     embedder's templates of those faces (None when none is configured)."""
     analyzer = FaceAnalyzer(settings())
     vectors, seconds, ids = [], [], []
-    for item in from_csv(manifest, allow_outside):
-        faces = analyzer.analyze(analyzer.load(item.image))
-        if faces:
-            largest = max(faces, key=lambda f: f.detection.box.area)
-            vectors.append(largest.template.vector)
-            if largest.second is not None:
-                seconds.append(largest.second.vector)
-            ids.append(item.subject.subject_id)
+    items = from_csv(manifest, allow_outside)
+    with progress() as bar:  # a long manifest says how far it is (on stderr)
+        task = bar.add_task("mated photos", total=len(items))
+        for item in items:
+            faces = analyzer.analyze(analyzer.load(item.image))
+            if faces:
+                largest = max(faces, key=lambda f: f.detection.box.area)
+                vectors.append(largest.template.vector)
+                if largest.second is not None:
+                    seconds.append(largest.second.vector)
+                ids.append(item.subject.subject_id)
+            bar.advance(task)
     if not vectors:
         raise OpenLFRError(f"no face found in the mated photos of {manifest}")
     second = np.stack(seconds).astype(np.float32) if seconds else None

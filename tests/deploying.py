@@ -33,9 +33,14 @@ def governed(watchlist: Watchlist, reason: str = "wanted on warrant W-123 (test)
 
 
 def live_deployment(
-    store: Store, watchlist: Watchlist, cameras: Sequence[CameraConfig], threshold: float | None = None
+    store: Store,
+    watchlist: Watchlist,
+    cameras: Sequence[CameraConfig],
+    threshold: float | None = None,
+    planned_end: datetime | None = None,
 ) -> DeploymentView:
-    """A deployment taken through create, watchlist, threshold, authorise and start: live."""
+    """A deployment taken through create, watchlist, threshold, authorise and start: live (until
+    ``planned_end``, default in four hours)."""
     service = Deployments(store)
     now = datetime.now(UTC)
     dep = service.create(
@@ -46,7 +51,7 @@ def live_deployment(
         purpose="locate wanted offenders (test)",
         legal_basis="common law policing powers; force LFR policy v3 (test)",
         planned_start=now - timedelta(minutes=5),
-        planned_end=now + timedelta(hours=4),
+        planned_end=planned_end or now + timedelta(hours=4),
         cameras=list(cameras),
         created_by="sgt.creator",
     )

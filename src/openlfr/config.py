@@ -384,6 +384,15 @@ class ApiConfig(_Strict):
     sse_keepalive_s: float = Field(15.0, gt=0.0, description="A comment line on idle alert streams this often.")
 
 
+class ReviewConfig(_Strict):
+    separate_stages: bool = Field(
+        True,
+        description="Separation of duties: the operator's decision and the engagement decision on one alert "
+        "must be recorded by two different people (actor names compared after Unicode, case and whitespace "
+        "normalisation).",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LFR_", env_nested_delimiter="__", extra="forbid", frozen=True, validate_default=True
@@ -405,6 +414,7 @@ class Settings(BaseSettings):
     cameras: list[CameraConfig] = Field(default_factory=list)
     store: StoreConfig = Field(default_factory=StoreConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
+    review: ReviewConfig = Field(default_factory=ReviewConfig)
 
 
 def load_settings(path: Path | None = None, **overrides: object) -> Settings:

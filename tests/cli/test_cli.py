@@ -160,7 +160,9 @@ def test_cohort_build_and_calibrate_normalise_a_watchlist_that_watch_then_accept
     assert built.returncode == 0, built.stderr
     mated = tmp_path / "mated.csv"  # the demo portraits again, as the subjects' "other photos"
     mated.write_text((demo / "watchlist.csv").read_text().replace("watchlist/", f"{demo}/watchlist/"))
-    out = lfr("watchlist", "calibrate", watchlist, "--cohort", cohort, "--fpir", "0.05", "--mated", mated)
+    out = lfr(
+        "watchlist", "calibrate", watchlist, "--cohort", cohort, "--fpir", "0.05", "--mated", mated, "--allow-outside"
+    )
     assert out.returncode == 0, out.stderr
     assert "scores: zt (cohort top 400, fair 25 clusters" in out.stdout
     assert "false-alert rate of cohort group East Asian" in out.stdout

@@ -24,6 +24,7 @@ from openlfr.cli.main import app
 from openlfr.config import StoreConfig
 from openlfr.deploy.lifecycle import Deployments
 from openlfr.match.watchlist import Watchlist
+from openlfr.review.adjudication import Stage
 from openlfr.review.alerts import Alerts
 from openlfr.store.audit import verify
 from openlfr.store.db import Store
@@ -141,7 +142,13 @@ def test_a_deployment_from_the_command_line(
     run(
         "alerts", "adjudicate", alert.alert_id, "operator", "match", "--supersedes", str(event), "--note", "second look"
     )
-    run("alerts", "adjudicate", alert.alert_id, "engagement", "engaged_confirmed_true")
+    refused = run("alerts", "adjudicate", alert.alert_id, "engagement", "engaged_confirmed_true", ok=False)
+    assert "must be another officer's (separation of duties)" in refused.stderr
+    store = Store.open(store_config)  # the engagement officer: a second person, as the service would have it
+    try:
+        Alerts(store).adjudicate(alert.alert_id, Stage.ENGAGEMENT, "engaged_confirmed_true", "pc.engager")
+    finally:
+        store.close()
     run("alerts", "adjudicate", alert.alert_id, "outcome", "arrest")
     run("alerts", "hold", alert.alert_id, "--case", "CASE-9")
     run("alerts", "release", alert.alert_id, "--case", "CASE-9")
@@ -166,6 +173,6 @@ def test_a_deployment_from_the_command_line(
             }
     finally:
         store.close()
-    assert {actor for _, actor in actors} == {me, "supt.authoriser", "system"}  # system: the alert was raised
+    assert {actor for _, actor in actors} == {me, "supt.authoriser", "pc.engager", "system"}  # system: the alert
     assert ("deployment.authorised", "supt.authoriser") in actors
     assert ("deployment.created", me) in actors and ("alert.adjudicated", me) in actors

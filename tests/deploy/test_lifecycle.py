@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image, ImageOps
 from sqlalchemy import func, select
 
 from deploying import JUSTIFICATION, governed
@@ -177,10 +178,14 @@ def test_threshold_by_hand_needs_a_justification(store: Store, demo_watchlist: W
 
 
 def test_calibrated_threshold_comes_from_the_watchlist(
-    store: Store, demo_watchlist: Watchlist, analyzer: FaceAnalyzer, demo: Path
+    store: Store, demo_watchlist: Watchlist, analyzer: FaceAnalyzer, demo: Path, tmp_path: Path
 ) -> None:
-    # a real cohort: the one face in the demo probes that is on no watchlist
-    cohort, _ = build_cohort([demo / "probes" / "eileen_collins_nasa.jpg"], analyzer, "demo stranger")
+    # a real cohort: the one face in the demo probes that is on no watchlist, and its mirror image (two
+    # faces: a cohort of one cannot measure an FPIR of 0.5)
+    stranger = demo / "probes" / "eileen_collins_nasa.jpg"
+    mirrored = tmp_path / "mirrored.jpg"
+    ImageOps.mirror(Image.open(stranger)).save(mirrored, quality=95)
+    cohort, _ = build_cohort([stranger, mirrored], analyzer, "demo stranger")
     calibration = calibrate(demo_watchlist, cohort, 0.5)
     service = Deployments(store)
     dep = draft(service)

@@ -92,7 +92,12 @@ def test_expired_subjects_are_never_candidates() -> None:
 
 def test_several_probes_at_once_equal_one_at_a_time() -> None:
     rng = np.random.default_rng(1)
-    wl = _watchlist({f"s{i}": [rng.normal(size=16) for _ in range(1 + i % 3)] for i in range(40)})
+
+    def template() -> np.ndarray:  # a template has a face embedding's length (Watchlist refuses others)
+        v = rng.normal(size=16)
+        return v / np.linalg.norm(v)
+
+    wl = _watchlist({f"s{i}": [template() for _ in range(1 + i % 3)] for i in range(40)})
     probes = rng.normal(size=(5, 16)).astype(np.float32)
     together = matcher.search(wl, probes, k=4)
     for p, row in enumerate(probes):

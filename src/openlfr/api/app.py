@@ -52,7 +52,8 @@ SECURITY_HEADERS = {
 def build_context(settings: Settings, store: Store) -> ApiContext:
     """The services the routes use, over one store."""
     api = settings.api
-    deployments, alerts = Deployments(store), Alerts(store)
+    deployments = Deployments(store)
+    alerts = Alerts(store, separate_stages=settings.review.separate_stages)
     return ApiContext(
         settings=settings,
         store=store,

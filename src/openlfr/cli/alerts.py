@@ -9,10 +9,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from openlfr.cli.common import console
+from openlfr.cli.common import console, settings
 from openlfr.cli.stored import JsonOption, actor, opened, print_json, when
 from openlfr.review.adjudication import DECISIONS, AlertState, AlertStatus, Stage
 from openlfr.review.alerts import Alerts
+from openlfr.text import term
 
 app = typer.Typer(
     help="Review alerts: list, show (audited), adjudicate in two stages and an outcome, hold for a case.",
@@ -53,11 +54,11 @@ def list_command(
     for a in found:
         subject = "(purged)" if a.data_purged_at else f"{a.subject_id} {a.display_name or ''}".strip()
         table.add_row(
-            a.id,
-            a.deployment_id,
+            term(a.id),
+            term(a.deployment_id),
             when(a.raised_at),
-            a.camera_id,
-            subject,
+            term(a.camera_id),
+            term(subject),
             f"{a.score:.3f}",
             a.state.status.value,
             _state(a.state),
@@ -89,8 +90,9 @@ def show_command(
     a = detail.summary
     images = "purged " + when(a.images_purged_at) if a.images_purged_at else f"{len(detail.probe_jpeg or b'')} bytes"
     console.print(
-        f"[bold]alert {a.id}[/] of {a.deployment_id}, camera {a.camera_id}, track {a.track_id}\n"
-        f"raised {when(a.raised_at)}; subject {a.subject_id or '(purged)'} {a.display_name or ''} ({a.category}); "
+        f"[bold]alert {term(a.id)}[/] of {term(a.deployment_id)}, camera {term(a.camera_id)}, track {a.track_id}\n"
+        f"raised {when(a.raised_at)}; subject {term(a.subject_id or '(purged)')} {term(a.display_name or '')} "
+        f"({term(a.category)}); "
         f"score {a.score:.4f} (threshold {a.threshold:.4f})\n"
         f"status {a.state.status.value}: {_state(a.state)}; images {images}",
         highlight=False,
@@ -100,11 +102,21 @@ def show_command(
         for col in ("event", "stage", "decision", "by", "at", "supersedes", "note"):
             table.add_column(col, overflow="fold")
         for e in detail.events:
-            table.add_row(str(e.id), e.stage.value, e.decision, e.actor, when(e.at), str(e.supersedes or ""), e.note)
+            table.add_row(
+                str(e.id),
+                e.stage.value,
+                term(e.decision),
+                term(e.actor),
+                when(e.at),
+                str(e.supersedes or ""),
+                term(e.note),
+            )
         console.print(table)
     for h in detail.holds:
-        state = "active" if h.active else f"released {when(h.released_at)} by {h.released_by}"
-        console.print(f"legal hold: case {h.case_ref}, placed {when(h.placed_at)} by {h.placed_by}; {state}")
+        state = "active" if h.active else f"released {when(h.released_at)} by {term(h.released_by)}"
+        console.print(
+            f"legal hold: case {term(h.case_ref)}, placed {when(h.placed_at)} by {term(h.placed_by)}; {state}"
+        )
 
 
 _STAGES = "; ".join(f"{s.value}: {' | '.join(DECISIONS[s])}" for s in Stage)
@@ -128,9 +140,11 @@ def adjudicate_command(
 ) -> None:
     """Record one adjudication decision; a correction is a new event that supersedes an earlier one."""
     with opened() as store:
-        event = Alerts(store).adjudicate(alert_id, stage, decision, actor(), note=note, supersedes=supersedes)
+        separate = settings().review.separate_stages
+        alerts = Alerts(store, separate_stages=separate)
+        event = alerts.adjudicate(alert_id, stage, decision, actor(), note=note, supersedes=supersedes)
     fixed = f" (corrects event {event.supersedes})" if event.supersedes else ""
-    console.print(f"alert {alert_id}: event {event.id}, {event.stage.value} {event.decision}{fixed}")
+    console.print(f"alert {term(alert_id)}: event {event.id}, {event.stage.value} {term(event.decision)}{fixed}")
 
 
 @app.command("hold", epilog=_ex(f"lfr alerts hold {ID} --case OP-HARBOUR/2026/17"))
@@ -141,7 +155,7 @@ def hold_command(
     """Place a legal hold: the alert's data is kept past its retention until the hold is released."""
     with opened() as store:
         hold = Alerts(store).place_hold(alert_id, case, actor())
-    console.print(f"alert {alert_id}: held for case {hold.case_ref}")
+    console.print(f"alert {term(alert_id)}: held for case {term(hold.case_ref)}")
 
 
 @app.command("release", epilog=_ex(f"lfr alerts release {ID} --case OP-HARBOUR/2026/17"))
@@ -152,4 +166,4 @@ def release_command(
     """Release a legal hold; the next purge deletes what has passed its retention."""
     with opened() as store:
         hold = Alerts(store).release_hold(alert_id, case, actor())
-    console.print(f"alert {alert_id}: hold for case {hold.case_ref} released")
+    console.print(f"alert {term(alert_id)}: hold for case {term(hold.case_ref)} released")

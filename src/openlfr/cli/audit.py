@@ -14,6 +14,7 @@ from openlfr.cli.stored import opened
 from openlfr.store import audit
 from openlfr.store.audit import utc_text
 from openlfr.store.models import AuditEntry
+from openlfr.text import term
 
 
 def _verdict() -> audit.AuditVerdict:
@@ -49,7 +50,7 @@ def verify_command(
         console.print(f"audit chain intact: {verdict.entries} entries, head {verdict.head_seq} {verdict.head_hash}")
     else:
         err_console.print(
-            f"[bold red]audit chain BROKEN[/] at entry {verdict.first_broken}: {verdict.problem}", highlight=False
+            f"[bold red]audit chain BROKEN[/] at entry {verdict.first_broken}: {term(verdict.problem)}", highlight=False
         )
     if not verdict.ok:
         raise typer.Exit(3)
@@ -78,10 +79,10 @@ def list_command(
         table.add_row(
             str(row.seq),
             utc_text(row.at)[:19],
-            row.actor,
-            row.action,
-            row.deployment_id or "",
-            row.target or "",
-            row.details_json if row.details_json != "{}" else "",
+            term(row.actor),
+            term(row.action),
+            term(row.deployment_id or ""),
+            term(row.target or ""),
+            term(row.details_json if row.details_json != "{}" else ""),
         )
     console.print(table)

@@ -13,6 +13,7 @@ from openlfr.cli.common import console, progress, settings
 from openlfr.errors import OpenLFRError
 from openlfr.ingest.images import iter_image_paths
 from openlfr.match.calibrate import build_cohort
+from openlfr.text import term
 
 app = typer.Typer(
     help="Build cohorts: faces of people not on the watchlist, to calibrate thresholds.", no_args_is_help=True
@@ -55,7 +56,7 @@ def build(
         task = bar.add_task("embedding cohort", total=len(paths))
         cohort, skipped = build_cohort(paths, analyzer, source, progress=lambda _: bar.advance(task), groups=groups)
     cohort.save(output)
-    console.print(f"wrote {output}: {cohort.vectors.shape[0]} faces ({skipped} images without a face skipped)")
+    console.print(f"wrote {term(output)}: {cohort.vectors.shape[0]} faces ({skipped} images without a face skipped)")
 
 
 def _read_groups(path: Path) -> dict[str, str]:

@@ -30,6 +30,7 @@ from openlfr.match.enrol import enrol
 from openlfr.match.sources import from_csv
 from openlfr.match.watchlist import Watchlist
 from openlfr.search.stills import search_images
+from openlfr.text import term
 from openlfr.types import Alert
 
 EPILOG = "Examples:\n\n  lfr demo\n\n  lfr demo --fast --keep demo-out/"
@@ -46,7 +47,7 @@ class ConsoleSink:
     def send(self, alert: Alert) -> None:
         latency = alert.raised_wall - alert.frame_captured_wall
         self._out.print(
-            f"[bold red]ALERT[/] {alert.display_name} ({alert.category}) on {alert.camera_id} at "
+            f"[bold red]ALERT[/] {term(alert.display_name)} ({term(alert.category)}) on {term(alert.camera_id)} at "
             f"{alert.frame_pts:.1f} s of the clip: similarity {alert.score:.4f} >= {alert.threshold:.4f}, "
             f"track {alert.track_id}, {latency * 1000:.0f} ms after capture",
             highlight=False,
@@ -90,13 +91,13 @@ def demo_command(
         truth = json.loads((root / "video" / "walkthrough.json").read_text())
         people = sorted({p["identity"] for p in truth["spec"]["passes"]})
         console.print(
-            f"live: {len(alerts)} alert(s) for {', '.join(sorted(a.display_name for a in alerts)) or 'nobody'} "
+            f"live: {len(alerts)} alert(s) for {', '.join(sorted(term(a.display_name) for a in alerts)) or 'nobody'} "
             f"(people in the clip: {', '.join(people)}; on the watchlist: obama, biden)\n"
-            f"stills: named {', '.join(named) or 'nobody'}; threshold {watchlist.threshold:.2f} "
+            f"stills: named {', '.join(map(term, named)) or 'nobody'}; threshold {watchlist.threshold:.2f} "
             "(the uncalibrated default)"
         )
         if keep:
-            console.print(f"watchlist and face crops kept in {keep}")
+            console.print(f"watchlist and face crops kept in {term(keep)}")
 
 
 def _watch(cfg: Settings, watchlist: Watchlist, clip: Path, fast: bool) -> list[Alert]:
@@ -119,7 +120,8 @@ def _watch(cfg: Settings, watchlist: Watchlist, clip: Path, fast: bool) -> list[
         app.stop()
     for snap in app.snapshots():
         console.print(
-            f"{snap.camera_id}: {snap.frames_analysed} frames analysed, {snap.faces} faces, {snap.tracks} tracks, "
+            f"{term(snap.camera_id)}: {snap.frames_analysed} frames analysed, {snap.faces} faces, "
+            f"{snap.tracks} tracks, "
             f"{snap.embeddings} embeddings, {snap.alerts} alerts"
         )
     return [a for p in app.pipelines for a in p.alerts]

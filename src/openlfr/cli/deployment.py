@@ -20,6 +20,7 @@ from openlfr.deploy.views import DeploymentView
 from openlfr.errors import ConfigError
 from openlfr.match.watchlist import Watchlist
 from openlfr.status import DeploymentStatus
+from openlfr.text import term
 
 app = typer.Typer(
     help="Deployments: create, import a watchlist, set the threshold, authorise, start, end, close, report.\n\n"
@@ -52,7 +53,9 @@ def create_command(
     end: Annotated[str, typer.Option(help="Planned end, ISO 8601.")],
     camera: Annotated[
         list[str] | None,
-        typer.Option(help="ID=SOURCE (file, rtsp://, http(s)://, /dev/videoN); repeat for more. Default: [[cameras]]."),
+        typer.Option(
+            help="ID=SOURCE (file, rtsp://, http(s)://, /dev/videoN); repeat for more. Default: \\[\\[cameras]]."
+        ),
     ] = None,
     lat: Annotated[float | None, typer.Option(help="Latitude (WGS84).")] = None,
     lon: Annotated[float | None, typer.Option(help="Longitude (WGS84).")] = None,
@@ -76,7 +79,9 @@ def create_command(
     if as_json:
         print_json(dep)
         return
-    console.print(f"created deployment [bold]{dep.id}[/] (draft). Next: lfr deployment watchlist {dep.id} FILE")
+    console.print(
+        f"created deployment [bold]{term(dep.id)}[/] (draft). Next: lfr deployment watchlist {term(dep.id)} FILE"
+    )
 
 
 def _camera(spec: str) -> CameraConfig:
@@ -102,40 +107,42 @@ def show_command(deployment_id: DeploymentArg, as_json: JsonOption = False) -> N
         return
     _print(dep)
     for p in problems:
-        console.print(f"[yellow]not ready[/]: {p}", highlight=False)
+        console.print(f"[yellow]not ready[/]: {term(p)}", highlight=False)
 
 
 def _print(dep: DeploymentView) -> None:
-    where = f"{dep.location_name}" + (f" ({dep.latitude:.5f}, {dep.longitude:.5f})" if dep.latitude is not None else "")
+    where = term(dep.location_name) + (
+        f" ({dep.latitude:.5f}, {dep.longitude:.5f})" if dep.latitude is not None else ""
+    )
     threshold = "-" if dep.threshold is None else f"{dep.threshold:.4f} ({dep.threshold_source})"
     lines = [
-        f"[bold]{dep.id}[/] {dep.name}: [bold]{dep.status.value}[/]",
+        f"[bold]{term(dep.id)}[/] {term(dep.name)}: [bold]{dep.status.value}[/]",
         f"location     {where}",
-        f"purpose      {dep.purpose}",
-        f"legal basis  {dep.legal_basis}",
+        f"purpose      {term(dep.purpose)}",
+        f"legal basis  {term(dep.legal_basis)}",
         f"planned      {when(dep.planned_start)} to {when(dep.planned_end)}",
-        f"cameras      {', '.join(f'{c.id}={c.source}' for c in dep.cameras)}",
-        f"threshold    {threshold}" + (f": {dep.threshold_justification}" if dep.threshold_justification else ""),
-        f"created      {when(dep.created_at)} by {dep.created_by}",
-        f"authorised   {when(dep.authorised_at)} by {dep.authorised_by or '-'}",
+        f"cameras      {', '.join(term(f'{c.id}={c.source}') for c in dep.cameras)}",
+        f"threshold    {threshold}" + (f": {term(dep.threshold_justification)}" if dep.threshold_justification else ""),
+        f"created      {when(dep.created_at)} by {term(dep.created_by)}",
+        f"authorised   {when(dep.authorised_at)} by {term(dep.authorised_by or '-')}",
         f"live         {when(dep.started_at)} to {when(dep.ended_at)}; closed {when(dep.closed_at)}",
     ]
     if dep.watchlist_destroyed_at is not None:
         lines.append(f"watchlist    destroyed {when(dep.watchlist_destroyed_at)} (entries and reasons kept)")
     console.print("\n".join(lines), highlight=False)
     if dep.entries:
-        table = Table(title=f"watchlist {dep.watchlist_name} ({len(dep.entries)} entries)")
+        table = Table(title=f"watchlist {term(dep.watchlist_name)} ({len(dep.entries)} entries)")
         for col in ("subject", "name", "category", "reason", "image source", "expires", "under 18", "templates"):
             table.add_column(col, overflow="fold")
         for e in dep.entries:
             table.add_row(
-                e.subject_id,
-                e.display_name or "-",
-                e.category,
-                e.reason or "-",
-                e.image_source or "-",
+                term(e.subject_id),
+                term(e.display_name or "-"),
+                term(e.category),
+                term(e.reason or "-"),
+                term(e.image_source or "-"),
                 e.expires.isoformat() if e.expires else "-",
-                ("yes: " + (e.under_18_justification or "NO JUSTIFICATION")) if e.under_18 else "no",
+                ("yes: " + term(e.under_18_justification or "NO JUSTIFICATION")) if e.under_18 else "no",
                 str(e.templates),
             )
         console.print(table)
@@ -158,7 +165,9 @@ def list_command(
     for d in deps:
         threshold = "-" if d.threshold is None else f"{d.threshold:.3f}"
         entries = str(len(d.entries))
-        table.add_row(d.id, d.name, d.status.value, d.location_name, when(d.planned_start), entries, threshold)
+        table.add_row(
+            term(d.id), term(d.name), d.status.value, term(d.location_name), when(d.planned_start), entries, threshold
+        )
     console.print(table)
 
 
@@ -183,7 +192,7 @@ def watchlist_command(
     wl = Watchlist.load(watchlist)
     with opened() as store:
         dep = Deployments(store).set_watchlist(deployment_id, wl, actor(), under_18=children)
-    console.print(f"{dep.id}: watchlist '{wl.name}', {len(dep.entries)} entries; status {dep.status.value}")
+    console.print(f"{term(dep.id)}: watchlist '{term(wl.name)}', {len(dep.entries)} entries; status {dep.status.value}")
 
 
 def _pair(spec: str) -> tuple[str, str]:
@@ -213,7 +222,7 @@ def threshold_command(
     with opened() as store:
         request = ThresholdRequest.build(value=value, justification=justification)
         dep = Deployments(store).set_threshold_from(deployment_id, request, actor())
-    console.print(f"{dep.id}: threshold {dep.threshold:.4f} ({dep.threshold_source}); status {dep.status.value}")
+    console.print(f"{term(dep.id)}: threshold {dep.threshold:.4f} ({dep.threshold_source}); status {dep.status.value}")
 
 
 @app.command(
@@ -226,7 +235,7 @@ def authorise_command(deployment_id: DeploymentArg) -> None:
     acts as local:<your OS user>, so the OS account that created a deployment cannot authorise it."""
     with opened() as store:
         dep = Deployments(store).authorise(deployment_id, actor())
-    console.print(f"{dep.id}: authorised by {dep.authorised_by}")
+    console.print(f"{term(dep.id)}: authorised by {term(dep.authorised_by)}")
 
 
 @app.command("start", epilog=_ex(f"lfr deployment start {ID}", f"lfr deployment run {ID}   # then run its cameras"))
@@ -236,7 +245,9 @@ def start_command(deployment_id: DeploymentArg) -> None:
     child's entry a justification)."""
     with opened() as store:
         dep = Deployments(store).start(deployment_id, actor())
-    console.print(f"{dep.id}: live since {when(dep.started_at)}. Run its cameras: lfr deployment run {dep.id}")
+    console.print(
+        f"{term(dep.id)}: live since {when(dep.started_at)}. Run its cameras: lfr deployment run {term(dep.id)}"
+    )
 
 
 @app.command("end", epilog=_ex(f"lfr deployment end {ID}"))
@@ -244,7 +255,7 @@ def end_command(deployment_id: DeploymentArg) -> None:
     """End a deployment: its watchlist's templates and faces are destroyed (entry ids and reasons stay)."""
     with opened() as store:
         dep = Deployments(store).end(deployment_id, actor())
-    console.print(f"{dep.id}: ended {when(dep.ended_at)}; watchlist templates and faces destroyed")
+    console.print(f"{term(dep.id)}: ended {when(dep.ended_at)}; watchlist templates and faces destroyed")
 
 
 @app.command("close", epilog=_ex(f"lfr deployment close {ID}"))
@@ -252,7 +263,7 @@ def close_command(deployment_id: DeploymentArg) -> None:
     """Close an ended deployment: its record is final."""
     with opened() as store:
         dep = Deployments(store).close(deployment_id, actor())
-    console.print(f"{dep.id}: closed {when(dep.closed_at)}")
+    console.print(f"{term(dep.id)}: closed {when(dep.closed_at)}")
 
 
 @app.command(
@@ -276,7 +287,7 @@ def report_command(
     if text is not None:
         if output is not None:
             output.write_text(text, encoding="utf-8")
-            console.print(f"wrote {len(rows)} deployment record(s) to {output}")
+            console.print(f"wrote {len(rows)} deployment record(s) to {term(output)}")
         else:
             typer.echo(text, nl=False)
         return
@@ -287,9 +298,9 @@ def report_command(
     for r in rows:
         rate = "-" if r.false_alert_rate is None else f"{r.false_alert_rate:.5f}"
         table.add_row(
-            r.deployment_id,
+            term(r.deployment_id),
             r.date,
-            r.location,
+            term(r.location),
             str(r.watchlist_size),
             str(r.faces_seen),
             str(r.alerts),

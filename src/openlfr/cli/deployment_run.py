@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 
-from openlfr.cli.common import console, settings
+from openlfr.cli.common import console, settings, stop_on_signals
 from openlfr.cli.stored import actor, opened
+from openlfr.text import term
 
 EPILOG = (
     "Example:\n\n  lfr deployment run 20261126-a1b2c3\n\n"
@@ -26,10 +27,10 @@ def run_command(
     store before any notification leaves; counts of frames, faces and tracks go to the deployment record."""
     from openlfr.deploy.live import run_deployment
 
-    with opened() as store:
-        summary = run_deployment(store, settings(), deployment_id, actor())
+    with opened() as store, stop_on_signals() as stop:
+        summary = run_deployment(store, settings(), deployment_id, actor(), stop=stop)
     console.print(
-        f"run {summary.run_id} of {deployment_id}: {summary.frames} frames, {summary.faces_seen} faces, "
+        f"run {summary.run_id} of {term(deployment_id)}: {summary.frames} frames, {summary.faces_seen} faces, "
         f"{summary.tracks} tracks, {summary.faces_searched} searched, {summary.alerts} alerts"
         + (f", [bold red]{summary.alerts_not_stored} NOT STORED[/]" if summary.alerts_not_stored else "")
     )

@@ -16,6 +16,7 @@ from openlfr.cli.common import console, err_console, progress, settings
 from openlfr.match.enrol import EnrolmentReport, enrol
 from openlfr.match.sources import collect
 from openlfr.match.watchlist import SUFFIX
+from openlfr.text import term
 from openlfr.types import Category
 
 EPILOG = (
@@ -43,10 +44,16 @@ def enrol_command(
         typer.Option(min=0.0, max=1.0, help="Match threshold (similarity); default: the config's."),
     ] = None,
     report: Annotated[Path | None, typer.Option(help="Also write the enrolment report as JSON here.")] = None,
+    allow_outside: Annotated[
+        bool,
+        typer.Option(
+            "--allow-outside", help="CSV manifests: accept image paths outside the manifest's folder (else refused)."
+        ),
+    ] = False,
 ) -> None:
     """Enrol subjects' images into a watchlist, rejecting each unusable image with its reason."""
     expiry: date | None = expires.date() if expires else None
-    items = collect(source, category=category, reason=reason, image_source=image_source, expires=expiry)
+    items = collect(source, allow_outside, category=category, reason=reason, image_source=image_source, expires=expiry)
     analyzer = FaceAnalyzer(settings())
     with progress() as bar:
         task = bar.add_task("enrolling", total=len(items))
@@ -62,7 +69,8 @@ def enrol_command(
     if report is not None:
         report.write_text(json.dumps(asdict(result), indent=2), encoding="utf-8")
     console.print(
-        f"wrote {path}: {len(watchlist.manifest.subjects)} subjects, {len(watchlist.manifest.templates)} templates, "
+        f"wrote {term(path)}: {len(watchlist.manifest.subjects)} subjects, "
+        f"{len(watchlist.manifest.templates)} templates, "
         f"threshold {watchlist.threshold:.4f} ({watchlist.manifest.threshold_source})"
     )
 
@@ -72,9 +80,15 @@ def print_report(report: EnrolmentReport) -> None:
     for col in ("subject", "image", "result"):
         table.add_column(col)
     for a in report.accepted:
-        table.add_row(a.subject_id, a.image, f"[green]accepted[/] as {a.template_id} (quality {a.quality_score:.2f})")
+        table.add_row(
+            term(a.subject_id),
+            term(a.image),
+            f"[green]accepted[/] as {term(a.template_id)} (quality {a.quality_score:.2f})",
+        )
     for r in report.rejected:
-        table.add_row(r.subject_id, r.image, f"[red]rejected[/]: {r.reason}")
+        table.add_row(term(r.subject_id), term(r.image), f"[red]rejected[/]: {term(r.reason)}")
     console.print(table)
     for subject in report.subjects_without_images:
-        err_console.print(f"[yellow]warning:[/] subject {subject} has no usable image and is not on the watchlist")
+        err_console.print(
+            f"[yellow]warning:[/] subject {term(subject)} has no usable image and is not on the watchlist"
+        )

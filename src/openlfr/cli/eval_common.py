@@ -17,6 +17,7 @@ from openlfr.cli.common import console, progress
 from openlfr.config import ScoringConfig, Settings
 from openlfr.eval.prepared import scoring_config
 from openlfr.eval.report import Report, Table
+from openlfr.text import term
 
 EPILOG = (
     "Examples:\n\n"
@@ -66,7 +67,7 @@ def command_line() -> str:
 def wrote(report: Report, out: Path) -> None:
     """Write the report's JSON and HTML to ``out`` and say where."""
     json_path, html_path = report.write(out)
-    console.print(f"wrote {json_path} and {html_path}")
+    console.print(f"wrote {term(json_path)} and {term(html_path)}")
 
 
 def scoring_option(cfg: Settings, name: str, top_k: int | None, fair: int | None) -> ScoringConfig | None:

@@ -30,7 +30,7 @@ Normalisation = Annotated[
     typer.Option(
         "--normalisation",
         help="none: similarity from Euclidean distance, as sections 1-3 of EVALUATION.md; config: the configured "
-        "[match.normalisation]; cosine, z, t or zt: that method. With any but none, a seeded half of the one-image "
+        "\\[match.normalisation]; cosine, z, t or zt: that method. With any but none, a seeded half of the one-image "
         "identities becomes the cohort and is never searched (protocol.cohort_split).",
     ),
 ]

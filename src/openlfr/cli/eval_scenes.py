@@ -16,6 +16,7 @@ from openlfr.eval.live import COLUMNS
 from openlfr.eval.live_report import live_report, read_truth
 from openlfr.eval.scenes import write_scene
 from openlfr.match.watchlist import Watchlist
+from openlfr.text import term
 
 SCENES_EPILOG = (
     "Example:\n\n"
@@ -39,7 +40,9 @@ def scenes_command(
     about 24 to 200 px across, with motion blur, noise, lighting changes and H.264; plus the ground truth
     (who, where, when) and an enrolment manifest for the watchlist."""
     scene = write_scene(out, shared_data, duration, passes, watchlisted, seed)
-    console.print(f"wrote {out} ({duration:.0f} s, {scene.passes} passes), {scene.truth}, {scene.manifest}")
+    console.print(
+        f"wrote {term(out)} ({duration:.0f} s, {scene.passes} passes), {term(scene.truth)}, {term(scene.manifest)}"
+    )
 
 
 LIVE_EPILOG = (
@@ -67,7 +70,7 @@ def live_command(
     wl = Watchlist.load(watchlist)
     problem = wl.calibration_problem()
     if problem is not None:  # an evaluation measures the watchlist as given; a deployment would refuse it
-        console.print(f"[yellow]note:[/] {problem}: measured as is (lfr watch would refuse it)")
+        console.print(f"[yellow]note:[/] {term(problem)}: measured as is (lfr watch would refuse it)")
     run = live_report(scene, watchlist, wl, truth, cfg, realtime, peer, peer_seconds, seed, TERMINAL)
     table = Table(title=f"Live evaluation: {scene.name}")
     for col in COLUMNS:

@@ -32,6 +32,7 @@ from openlfr.cli import (
     watchlist,
 )
 from openlfr.errors import OpenLFRError
+from openlfr.text import term
 
 app = typer.Typer(
     name="lfr",
@@ -84,7 +85,7 @@ def run() -> None:
     except OpenLFRError as exc:
         if common.STATE.verbose:
             traceback.print_exc()
-        common.err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        common.err_console.print(f"[bold red]error:[/] {term(exc, lines=True)}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
         common.err_console.print("interrupted")

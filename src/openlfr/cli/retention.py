@@ -18,7 +18,7 @@ app = typer.Typer(help="Retention of alert data: purge what has passed its time.
     "purge",
     epilog="Example:\n\n  lfr retention purge\n\n"
     "  LFR_STORE__RETENTION__ALERT_IMAGES_DAYS=7 lfr retention purge --json\n\n"
-    "Periods come from [store.retention] (alert_images_days, alert_data_days; 31 by default).",
+    "Periods come from \\[store.retention] (alert_images_days, alert_data_days; 31 by default).",
 )
 def purge_command(as_json: JsonOption = False) -> None:
     """Delete alert images and alert personal data older than their retention periods, except alerts

@@ -17,6 +17,7 @@ from openlfr.errors import OpenLFRError
 from openlfr.ingest.images import iter_image_paths
 from openlfr.match.watchlist import Watchlist
 from openlfr.search.stills import ImageResult, search_images
+from openlfr.text import term
 
 EPILOG = (
     "Examples:\n\n"
@@ -64,7 +65,7 @@ def search_command(
     if output_format is OutputFormat.TABLE:
         console.print(
             f"{len(paths)} image(s), {faces} face(s), {errors} unusable image(s); "
-            f"watchlist {wl.name}, threshold {wl.threshold:.4f}"
+            f"watchlist {term(wl.name)}, threshold {wl.threshold:.4f}"
         )
 
 
@@ -73,15 +74,15 @@ def print_table(results: list[ImageResult], top_k: int) -> None:
     for col in ("image", "face", "box", "quality", "decision", f"top {top_k} candidates (similarity)"):
         table.add_column(col, overflow="fold")
     for r in results:
-        name = Path(r.source).name
+        name = term(Path(r.source).name)
         if r.error:
-            table.add_row(name, "-", "-", "-", f"[red]unusable[/]: {r.error.split(': ', 1)[-1]}", "")
+            table.add_row(name, "-", "-", "-", f"[red]unusable[/]: {term(r.error.split(': ', 1)[-1])}", "")
             continue
         if not r.faces:
             table.add_row(name, "-", "-", "-", "no face found", "")
         for f in r.faces:
-            q = f"{f.quality.score:.2f}" + ("" if f.quality_ok else f" [yellow]({f.quality_reason})[/]")
-            decision = f"[bold green]{f.match.display_name}[/] {f.match.score:.4f}" if f.match else "nobody"
-            cands = ", ".join(f"{c.display_name} {c.score:.4f}" for c in f.candidates)
+            q = f"{f.quality.score:.2f}" + ("" if f.quality_ok else f" [yellow]({term(f.quality_reason)})[/]")
+            decision = f"[bold green]{term(f.match.display_name)}[/] {f.match.score:.4f}" if f.match else "nobody"
+            cands = ", ".join(f"{term(c.display_name)} {c.score:.4f}" for c in f.candidates)
             table.add_row(name, str(f.index), " ".join(map(str, f.box)), q, decision, cands)
     console.print(table)

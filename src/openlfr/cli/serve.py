@@ -11,7 +11,7 @@ from openlfr.cli.common import err_console, open_store, settings
 EPILOG = (
     "Examples:\n\n"
     "  lfr users add alice --role admin            # the first admin (there is no default user)\n\n"
-    "  lfr serve --host 0.0.0.0 --port 8443         # behind a TLS proxy; or [api] host/port in the config\n\n"
+    "  lfr serve --host 0.0.0.0 --port 8443         # behind a TLS proxy; or \\[api] host/port in the config\n\n"
     '  curl -c jar -H \'Content-Type: application/json\' -d \'{"username":"alice","password":"..."}\' '
     "http://127.0.0.1:8080/api/v1/auth/login\n\n"
     "The API is described at /openapi.json; /healthz, /readyz and /metrics are open."
@@ -19,8 +19,8 @@ EPILOG = (
 
 
 def serve_command(
-    host: Annotated[str | None, typer.Option(help="Address to listen on (default: [api] host, 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port (default: [api] port, 8080).")] = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default: \\[api] host, 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port (default: \\[api] port, 8080).")] = None,
     resume: Annotated[
         bool, typer.Option(help="Start the cameras of the deployments that are live (the gap is audited).")
     ] = True,

@@ -11,6 +11,7 @@ from openlfr.cli.common import console, open_store, settings
 from openlfr.errors import StoreKeyError
 from openlfr.store.crypto import generate_key
 from openlfr.store.db import describe_url, schema_version, store_url
+from openlfr.text import term
 
 app = typer.Typer(help="The store: its encryption key, location and schema.", no_args_is_help=True)
 
@@ -39,7 +40,7 @@ def keygen_command(
         raise StoreKeyError(f"{output} exists; a key file is never overwritten") from exc
     with os.fdopen(fd, "w", encoding="ascii") as f:
         f.write(key + "\n")
-    console.print(f"wrote a new key to {output}; set store.key_file (or LFR_STORE__KEY_FILE) to it")
+    console.print(f"wrote a new key to {term(output)}; set store.key_file (or LFR_STORE__KEY_FILE) to it")
 
 
 @app.command("info", epilog="Example:\n\n  lfr store info")
@@ -48,7 +49,7 @@ def info_command() -> None:
     config = settings().store
     store = open_store()
     try:
-        console.print(f"store: {describe_url(store_url(config))}")
+        console.print(f"store: {term(describe_url(store_url(config)))}")
         console.print(f"schema: {schema_version(store)}")
         console.print(f"key id: {store.cipher.key_id}")
     finally:

@@ -11,6 +11,7 @@ from openlfr.auth.roles import Role
 from openlfr.auth.tokens import Tokens
 from openlfr.cli.common import console, err_console, settings
 from openlfr.cli.stored import JsonOption, actor, opened, print_json, when
+from openlfr.text import term
 
 app = typer.Typer(
     help="API tokens for machines: create (the secret is shown once), list, revoke.\n\n"
@@ -67,11 +68,11 @@ def list_command(as_json: JsonOption = False) -> None:
         table.add_column(col, overflow="fold")
     for t in found:
         table.add_row(
-            t.name,
+            term(t.name),
             t.role.value,
-            t.deployment_id or "-",
+            term(t.deployment_id or "-"),
             when(t.created_at),
-            t.created_by,
+            term(t.created_by),
             when(t.expires_at),
             when(t.revoked_at),
             when(t.last_used_at),
@@ -85,4 +86,4 @@ def revoke_command(name: NameArg) -> None:
     """Revoke a token at once: every request with it is refused from now on. It stays listed, revoked."""
     with opened() as store:
         token = Tokens(store, settings().api).revoke(name, actor())
-    console.print(f"revoked token {token.name}", highlight=False)
+    console.print(f"revoked token {term(token.name)}", highlight=False)

@@ -13,6 +13,7 @@ from openlfr.auth.users import Users, UserView, valid_username
 from openlfr.cli.common import console, settings
 from openlfr.cli.stored import JsonOption, actor, opened, print_json, when
 from openlfr.errors import UserError
+from openlfr.text import term
 
 app = typer.Typer(
     help="The service's users (people who log in to lfr serve): add, list, disable, enable, reset a password.\n\n"
@@ -66,7 +67,7 @@ def add_command(
     password = _password(password_stdin)
     with opened() as store:
         user = Users(store, settings().api).add(username, role, password, actor())
-    console.print(f"added user [bold]{user.username}[/] ({user.role.value})", highlight=False)
+    console.print(f"added user [bold]{term(user.username)}[/] ({user.role.value})", highlight=False)
 
 
 @app.command("list", epilog=_ex("lfr users list", "lfr users list --json"))
@@ -81,7 +82,9 @@ def list_command(as_json: JsonOption = False) -> None:
     for col in ("username", "role", "state", "created", "by", "last login"):
         table.add_column(col, overflow="fold")
     for u in found:
-        table.add_row(u.username, u.role.value, _state(u), when(u.created_at), u.created_by, when(u.last_login_at))
+        table.add_row(
+            term(u.username), u.role.value, _state(u), when(u.created_at), term(u.created_by), when(u.last_login_at)
+        )
     console.print(table)
     console.print(f"{len(found)} user(s)")
 
@@ -98,7 +101,7 @@ def disable_command(username: UserArg) -> None:
     disabled. Users are never deleted: the audit log names them."""
     with opened() as store:
         user = Users(store, settings().api).disable(username, actor())
-    console.print(f"disabled {user.username}; their sessions have ended", highlight=False)
+    console.print(f"disabled {term(user.username)}; their sessions have ended", highlight=False)
 
 
 @app.command("enable", epilog=_ex("lfr users enable op.smith"))
@@ -106,7 +109,7 @@ def enable_command(username: UserArg) -> None:
     """Let a disabled user log in again."""
     with opened() as store:
         user = Users(store, settings().api).enable(username, actor())
-    console.print(f"enabled {user.username}", highlight=False)
+    console.print(f"enabled {term(user.username)}", highlight=False)
 
 
 @app.command(
@@ -122,4 +125,4 @@ def reset_password_command(username: UserArg, password_stdin: PasswordStdin = Fa
         users = Users(store, settings().api)
         users.get(username)  # an unknown user is named before a password is asked for
         user = users.reset_password(username, _password(password_stdin), actor())
-    console.print(f"new password set for {user.username}; account unlocked, sessions ended", highlight=False)
+    console.print(f"new password set for {term(user.username)}; account unlocked, sessions ended", highlight=False)

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
-import threading
 from pathlib import Path
-from types import FrameType
 from typing import Annotated
 
 import typer
@@ -16,7 +13,7 @@ from rich.logging import RichHandler
 from rich.table import Table
 
 from openlfr.app import LiveApp
-from openlfr.cli.common import err_console, settings
+from openlfr.cli.common import err_console, settings, stop_on_signals
 from openlfr.config import (
     CameraConfig,
     FileSinkConfig,
@@ -27,12 +24,13 @@ from openlfr.config import (
 )
 from openlfr.errors import ConfigError
 from openlfr.metrics import describe
+from openlfr.text import term
 
 EPILOG = (
     "Examples:\n\n"
     "  lfr watch rtsp://cam1.local/stream -w event.lfrw\n\n"
     "  lfr watch clip.mp4 --fast -w event.lfrw --alerts-file alerts.jsonl\n\n"
-    "  lfr --config cameras.yaml watch -w event.lfrw   ([[cameras]] id, source, analysis_fps in the config)\n\n"
+    "  lfr --config cameras.yaml watch -w event.lfrw   (\\[\\[cameras]] id, source, analysis_fps in the config)\n\n"
     "  lfr --config fused.toml watch clip.mp4 -w event.lfrw   (score fusion: a watchlist enrolled and calibrated "
     "with the same second_embedder as fused.toml)\n\n"
     "Alerts are JSON lines on stdout (images left out; --alerts-file keeps them); the status goes to stderr."
@@ -77,25 +75,19 @@ def watch_command(
     if allow_uncalibrated:
         cfg = cfg.model_copy(update={"live": cfg.live.model_copy(update={"allow_uncalibrated": True})})
     app = LiveApp(cfg, watchlist)
-    stop = threading.Event()
-
-    def _interrupt(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = signal.signal(signal.SIGINT, _interrupt)
-    app.start()
-    try:
-        if quiet:
-            while not stop.is_set() and not app.wait(0.5):
-                pass
-        else:
-            with Live(status_table(app), console=err_console, refresh_per_second=2, transient=False) as live:
+    with stop_on_signals() as stop:
+        app.start()
+        try:
+            if quiet:
                 while not stop.is_set() and not app.wait(0.5):
+                    pass
+            else:
+                with Live(status_table(app), console=err_console, refresh_per_second=2, transient=False) as live:
+                    while not stop.is_set() and not app.wait(0.5):
+                        live.update(status_table(app))
                     live.update(status_table(app))
-                live.update(status_table(app))
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        app.stop()
+        finally:
+            app.stop()
     alerts = sum(s.alerts for s in app.snapshots())
     err_console.print(f"stopped: {alerts} alert(s)" + (" (interrupted)" if stop.is_set() else ""))
 
@@ -134,10 +126,11 @@ def _with_overrides(
 def status_table(app: LiveApp) -> Table:
     table = Table.grid(padding=(0, 1))
     for snap in app.snapshots():
-        table.add_row(describe(snap))
+        table.add_row(term(describe(snap)))
     recent = [a for p in app.pipelines for a in list(p.alerts)[-3:]]
     for a in recent:
         table.add_row(
-            f"  ALERT {a.camera_id} {a.display_name} ({a.category}) score {a.score:.4f} at {a.frame_pts:.1f}s"
+            f"  ALERT {term(a.camera_id)} {term(a.display_name)} ({term(a.category)}) "
+            f"score {a.score:.4f} at {a.frame_pts:.1f}s"
         )
     return table

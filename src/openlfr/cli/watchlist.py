@@ -13,13 +13,14 @@ from numpy.typing import NDArray
 from rich.table import Table
 
 from openlfr.analysis import FaceAnalyzer
-from openlfr.cli.common import console, err_console, settings
+from openlfr.cli.common import console, err_console, progress, settings
 from openlfr.embed.base import embedders
 from openlfr.errors import OpenLFRError
 from openlfr.match import second as second_set
-from openlfr.match.calibrate import Cohort, apply, calibrate, normalise
+from openlfr.match.calibrate import WARN_FALSE_ALERTS, Cohort, apply, calibrate, normalise
 from openlfr.match.sources import from_csv
 from openlfr.match.watchlist import Watchlist
+from openlfr.text import term
 from openlfr.types import Category
 
 app = typer.Typer(help="Inspect and check watchlist files.", no_args_is_help=True)
@@ -42,7 +43,7 @@ def calibrate_command(
     normalisation: Annotated[
         str,
         typer.Option(
-            help="config: normalise scores against the cohort as [match.normalisation] says (default zt, "
+            help="config: normalise scores against the cohort as \\[match.normalisation] says (default zt, "
             "EVALUATION.md section 6), stored in the watchlist; none: similarity from Euclidean distance."
         ),
     ] = "config",
@@ -53,6 +54,9 @@ def calibrate_command(
             "the share found at the threshold is stored as the expected TPIR."
         ),
     ] = None,
+    allow_outside: Annotated[
+        bool, typer.Option("--allow-outside", help="--mated: accept image paths outside the manifest's folder.")
+    ] = False,
 ) -> None:
     """Normalise the watchlist's scores against a cohort of people not on it, and set its threshold for a
     target false-alert rate (FPIR) at its real size, measured on that cohort; record both. Live matching
@@ -68,22 +72,22 @@ def calibrate_command(
     elif wl.scoring is not None:
         plain = wl.manifest.model_copy(update={"normalisation": None})
         wl = Watchlist(manifest=plain, vectors=wl.vectors, faces=wl.faces)
-    probes, second = _mated(mated) if mated is not None else (None, None)
+    probes, second = _mated(mated, allow_outside) if mated is not None else (None, None)
     c = calibrate(wl, faces, fpir, probes, second)
     apply(wl, c).save(output or watchlist)
     console.print(f"scores: {c.scoring}")
     if c.expected_tpir is not None:
         console.print(f"expected TPIR (mated photos found at the threshold): {c.expected_tpir:.3f}")
     for group, rate in c.group_fpir.items():
-        console.print(f"  false-alert rate of cohort group {group}: {rate:.4f}")
+        console.print(f"  false-alert rate of cohort group {term(group)}: {rate:.4f}")
     console.print(
         f"threshold {c.threshold:.6f} for FPIR {fpir:g} at {c.subjects} subjects: {c.false_alerts} of "
         f"{c.cohort_size} cohort faces reach it (FPIR {c.fpir:.4f}, 95% CI {c.fpir_low:.4f}-{c.fpir_high:.4f})"
     )
-    if c.cohort_size < 3 / fpir:
+    if c.cohort_size < WARN_FALSE_ALERTS / fpir:
         err_console.print(
-            f"[yellow]warning:[/] {c.cohort_size} cohort faces cannot show an FPIR of {fpir:g}; "
-            f"use at least {math.ceil(3 / fpir)} for a meaningful bound"
+            f"[yellow]warning:[/] {c.cohort_size} cohort faces show an FPIR of {fpir:g} only roughly; "
+            f"use at least {math.ceil(WARN_FALSE_ALERTS / fpir)} for a meaningful bound"
         )
 
 
@@ -93,9 +97,10 @@ def show(watchlist: WatchlistArg) -> None:
     wl = Watchlist.load(watchlist)
     m = wl.manifest
     console.print(
-        f"[bold]{m.name}[/]  format v{m.format_version}, created {m.created_at:%Y-%m-%d %H:%M} UTC\n"
+        f"[bold]{term(m.name)}[/]  format v{m.format_version}, created {m.created_at:%Y-%m-%d %H:%M} UTC\n"
         f"embedder {m.embedder} ({m.dimension}-D), threshold {m.threshold:.3f} ({m.threshold_source})\n"
-        f"scores: {wl.scoring_signature}" + (f", cohort: {m.normalisation.cohort_source}" if m.normalisation else "")
+        f"scores: {wl.scoring_signature}"
+        + (f", cohort: {term(m.normalisation.cohort_source)}" if m.normalisation else "")
     )
     if m.second_embedder is not None:
         console.print(f"fused with second embedder {m.second_embedder.embedder} ({m.second_embedder.dimension}-D)")
@@ -107,11 +112,11 @@ def show(watchlist: WatchlistArg) -> None:
         table.add_column(col, overflow="fold")
     for s in m.subjects:
         table.add_row(
-            s.subject_id,
-            s.display_name,
+            term(s.subject_id),
+            term(s.display_name),
             s.category.value,
-            s.reason or "-",
-            s.image_source or "-",
+            term(s.reason or "-"),
+            term(s.image_source or "-"),
             s.expires.isoformat() if s.expires else "-",
             str(counts.get(s.subject_id, 0)),
         )
@@ -159,33 +164,37 @@ def check(watchlist: WatchlistArg) -> None:
         identity: str | None = embedders.create(settings().embedder).identity
         second = FaceAnalyzer(settings()).second_identity
     except OpenLFRError as exc:
-        err_console.print(f"[yellow]warning:[/] cannot check the embedder: {exc}")
+        err_console.print(f"[yellow]warning:[/] cannot check the embedder: {term(exc)}")
         identity = None
     found = problems(wl, identity, second)
     if not found:
-        console.print(f"[green]ok[/]: {wl.name}: {len(wl.manifest.subjects)} subjects, all fit to deploy")
+        console.print(f"[green]ok[/]: {term(wl.name)}: {len(wl.manifest.subjects)} subjects, all fit to deploy")
         return
     for p in found:
-        console.print(f"[red]problem[/]: {p}", highlight=False)
-    console.print(f"{len(found)} problem(s) in {wl.name}")
+        console.print(f"[red]problem[/]: {term(p)}", highlight=False)
+    console.print(f"{len(found)} problem(s) in {term(wl.name)}")
     raise typer.Exit(1)
 
 
 def _mated(
-    manifest: Path,
+    manifest: Path, allow_outside: bool
 ) -> tuple[tuple[NDArray[np.float32], list[str]], NDArray[np.float32] | None]:
     """The largest face of each image of an enrolment manifest with its subject id, and the second
     embedder's templates of those faces (None when none is configured)."""
     analyzer = FaceAnalyzer(settings())
     vectors, seconds, ids = [], [], []
-    for item in from_csv(manifest):
-        faces = analyzer.analyze(analyzer.load(item.image))
-        if faces:
-            largest = max(faces, key=lambda f: f.detection.box.area)
-            vectors.append(largest.template.vector)
-            if largest.second is not None:
-                seconds.append(largest.second.vector)
-            ids.append(item.subject.subject_id)
+    items = from_csv(manifest, allow_outside)
+    with progress() as bar:  # a long manifest says how far it is (on stderr)
+        task = bar.add_task("mated photos", total=len(items))
+        for item in items:
+            faces = analyzer.analyze(analyzer.load(item.image))
+            if faces:
+                largest = max(faces, key=lambda f: f.detection.box.area)
+                vectors.append(largest.template.vector)
+                if largest.second is not None:
+                    seconds.append(largest.second.vector)
+                ids.append(item.subject.subject_id)
+            bar.advance(task)
     if not vectors:
         raise OpenLFRError(f"no face found in the mated photos of {manifest}")
     second = np.stack(seconds).astype(np.float32) if seconds else None

@@ -41,6 +41,7 @@ from openlfr.store.audit import AuditAction
 from openlfr.store.db import Store, checkpoint
 from openlfr.store.models import Deployment, DeploymentCamera
 from openlfr.store.times import as_utc
+from openlfr.text import same_name
 
 from . import watchlists
 from .requests import DeploymentCreate, ThresholdRequest
@@ -231,7 +232,7 @@ class Deployments:
     def authorise(self, deployment_id: str, actor: str) -> DeploymentView:
         """The authorising officer's approval: draft -> authorised. The officer cannot be its creator."""
         with self._transition(deployment_id, {S.DRAFT}, "be authorised") as (s, dep, now):
-            if actor == dep.created_by:
+            if same_name(actor, dep.created_by):
                 raise SeparationOfDutiesError(
                     f"deployment {dep.id} was created by {actor}; it must be authorised by another officer"
                 )

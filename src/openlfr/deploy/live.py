@@ -9,7 +9,9 @@
 3. every alert goes through ``StoreFirstSink``: committed to the store (``synchronous=FULL`` on
    SQLite) *before* any other sink sees it, so an alert an operator was sent is always on record, even
    if the process is killed the moment after;
-4. on the retention schedule the run purges alert data that has passed its time.
+4. on the retention schedule the run purges alert data that has passed its time;
+5. the deployment's planned end is the server's to hold: a run is refused after it, and a run that
+   reaches it stops there (both audited).
 
 Nothing about a face that raises no alert is written: frames, crops and templates live in memory for
 the length of a track and are dropped with it (``tests/deploy/test_no_trace.py`` proves it).
@@ -32,7 +34,7 @@ from openlfr.alert.base import AlertSink, FanOut, sinks
 from openlfr.app import LiveApp
 from openlfr.config import Settings
 from openlfr.deploy.lifecycle import Deployments
-from openlfr.errors import DeploymentError
+from openlfr.errors import DeploymentError, DeploymentStateError
 from openlfr.metrics import MetricsSnapshot
 from openlfr.review.alerts import Alerts
 from openlfr.store import audit, retention
@@ -103,6 +105,7 @@ def run_deployment(
     if not view.cameras:
         raise DeploymentError(f"deployment {deployment_id} has no cameras")
     watchlist = deployments.watchlist(deployment_id)  # refuses a deployment that is not live
+    _refuse_after_end(store, deployment_id, view.planned_end, actor)
     if view.threshold_source == "manual" and not settings.live.allow_uncalibrated:
         # Set by hand with a written justification, authorised and audited: the deployment's own override,
         # which every alert and the metrics then carry (``uncalibrated``).
@@ -118,7 +121,11 @@ def run_deployment(
         if on_start is not None:
             on_start(app)
         while not stop.is_set():
-            ended = app.wait(timeout=COUNT_INTERVAL_S)
+            left = (view.planned_end - datetime.now(UTC)).total_seconds()
+            if left <= 0:
+                _record_end(store, deployment_id, run_id, view.planned_end)
+                break
+            ended = app.wait(timeout=min(COUNT_INTERVAL_S, left))
             _update_run(store, run_id, app.snapshots())
             if time.monotonic() >= next_purge:
                 retention.purge(store, datetime.now(UTC), "system:schedule", settings.store.retention)
@@ -129,6 +136,37 @@ def run_deployment(
         app.stop()
         totals = _update_run(store, run_id, app.snapshots(), stopped=True)
     return RunSummary(run_id, *totals, alerts_not_stored=sink.failed)
+
+
+def _refuse_after_end(store: Store, deployment_id: str, planned_end: datetime, actor: str) -> None:
+    """Refuse (and audit the refusal of) a run after the deployment's planned end."""
+    if datetime.now(UTC) < planned_end:
+        return
+    with store.session() as session:
+        audit.record(
+            session,
+            actor,
+            AuditAction.DEPLOYMENT_RUN_REFUSED,
+            deployment_id=deployment_id,
+            details={"reason": "after the planned end", "planned_end": planned_end.isoformat()},
+        )
+    raise DeploymentStateError(
+        f"deployment {deployment_id} was planned to end at {planned_end.isoformat()}; a run after its end is "
+        "refused (end it: lfr deployment end)"
+    )
+
+
+def _record_end(store: Store, deployment_id: str, run_id: int, planned_end: datetime) -> None:
+    log.warning("deployment %s reached its planned end (%s): run %s stops", deployment_id, planned_end, run_id)
+    with store.session() as session:
+        audit.record(
+            session,
+            "system",
+            AuditAction.DEPLOYMENT_RUN_AT_END,
+            deployment_id=deployment_id,
+            target=f"run {run_id}",
+            details={"planned_end": planned_end.isoformat()},
+        )
 
 
 def settings_digest(settings: Settings) -> str:

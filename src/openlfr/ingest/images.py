@@ -10,6 +10,7 @@ count are refused from their header, before any decoding (decompression bombs).
 from __future__ import annotations
 
 import io
+import stat
 import threading
 import warnings
 from collections.abc import Iterable, Iterator
@@ -29,17 +30,21 @@ DEFAULT_MAX_BYTES = 100_000_000
 def load_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS, max_bytes: int = DEFAULT_MAX_BYTES) -> RGBImage:
     """Read ``path`` as an upright H x W x 3 uint8 RGB array; ImageError with a reason if it can't be."""
     try:
-        size = path.stat().st_size
+        info = path.stat()
     except FileNotFoundError as exc:
         raise ImageError(f"{path}: file not found", "unreadable") from exc
     except OSError as exc:
         raise ImageError(f"{path}: cannot read file ({exc.strerror})", "unreadable") from exc
+    if not stat.S_ISREG(info.st_mode):  # /dev/zero never ends, a FIFO blocks: refused before any read
+        raise ImageError(f"{path}: not a regular file (a device, pipe or socket)", "unreadable")
+    size = info.st_size
     if size == 0:
         raise ImageError(f"{path}: empty file (0 bytes)", "empty_file")
     if size > max_bytes:
         raise ImageError(f"{path}: file is {size:,} bytes, over the limit of {max_bytes:,}", "too_large")
     try:
-        data = path.read_bytes()
+        with path.open("rb") as fh:
+            data = fh.read(max_bytes + 1)  # a file that grew after stat is still bounded
     except OSError as exc:
         raise ImageError(f"{path}: cannot read file ({exc.strerror})", "unreadable") from exc
     return decode_image(data, str(path), max_pixels)

@@ -40,11 +40,18 @@ from openlfr.match import matcher
 from openlfr.match import normalise as norm
 from openlfr.match.normalise import Floats
 from openlfr.match.scoring import ScoredGallery, Scoring, build_scoring
-from openlfr.match.watchlist import Calibration, Normalisation, Watchlist
+from openlfr.match.watchlist import Calibration, Normalisation, Watchlist, check_archive
 
 COHORT_FORMAT = "openlfr-cohort"
 # A cohort face this close to a watchlist template is the same photo: the cohort must hold no one listed.
+# Two cohort faces this close are the same photo too: a cohort must count each stranger's face once.
 SAME_PHOTO_DISTANCE = 0.05
+MIN_FALSE_ALERTS = 1
+"""A cohort of n faces resolves an FPIR no finer than 1/n: calibrating for ``target`` is refused unless
+n * target >= MIN_FALSE_ALERTS (at least one false alert is allowed, so the target is measured, not
+guessed), and the CLI warns below WARN_FALSE_ALERTS (fewer than 10 false alerts: the 95% interval is
+wider than about +-60% of the rate)."""
+WARN_FALSE_ALERTS = 10
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -90,6 +97,7 @@ class Cohort:
     def load(cls, path: Path) -> Cohort:
         try:
             with zipfile.ZipFile(path) as zf:
+                check_archive(zf, path)
                 meta = json.loads(zf.read("cohort.json"))
                 vectors = np.load(io.BytesIO(zf.read("vectors.npy")), allow_pickle=False)
                 second = None
@@ -99,8 +107,10 @@ class Cohort:
             raise WatchlistError(f"cohort file not found: {path}") from exc
         except (zipfile.BadZipFile, KeyError, ValueError, IsADirectoryError) as exc:
             raise WatchlistError(f"{path} is not an openlfr cohort file (make one with 'lfr cohort build')") from exc
-        if meta.get("format") != COHORT_FORMAT:
+        if not isinstance(meta, dict) or meta.get("format") != COHORT_FORMAT:
             raise WatchlistError(f"{path} is not an openlfr cohort file")
+        if vectors.ndim != 2 or not np.isfinite(vectors).all():
+            raise WatchlistError(f"{path}: damaged cohort (its templates are not a finite matrix)")
         return cls(
             vectors.astype(np.float32),
             str(meta["embedder"]),
@@ -172,6 +182,56 @@ def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
+def check_cohort(cohort: Cohort) -> None:
+    """Refuse a cohort that cannot measure a false-alert rate: non-finite templates, the same image twice
+    (by SHA-256) or the same photo twice (two faces within ``SAME_PHOTO_DISTANCE``: one face counted many
+    times, the case of 12 copies of one photo)."""
+    vectors = cohort.vectors
+    if vectors.ndim != 2 or not len(vectors):
+        raise WatchlistError(f"cohort ({cohort.source}) holds no face templates")
+    if not np.isfinite(vectors).all():
+        raise WatchlistError(f"cohort ({cohort.source}) holds non-finite templates (damaged)")
+    hashes = [h for h in cohort.image_sha256 if h]
+    if len(set(hashes)) != len(hashes):
+        raise WatchlistError(
+            f"cohort ({cohort.source}) holds {len(hashes) - len(set(hashes))} duplicate image(s) (same SHA-256); "
+            "each stranger's photo must count once"
+        )
+    pair = _closest_pair(vectors)
+    if pair is not None:
+        i, j, d = pair
+        raise WatchlistError(
+            f"cohort ({cohort.source}) holds the same photo twice: faces {i} and {j} are {d:.3f} apart "
+            f"(under {SAME_PHOTO_DISTANCE}); each stranger's photo must count once"
+        )
+
+
+def check_size(faces: int, target_fpir: float) -> None:
+    """Refuse a cohort too small to measure ``target_fpir`` (``MIN_FALSE_ALERTS``)."""
+    if faces * target_fpir < MIN_FALSE_ALERTS:
+        raise WatchlistError(
+            f"a cohort of {faces} faces cannot measure an FPIR of {target_fpir:g} (it resolves 1/{faces}); "
+            f"use at least {math.ceil(MIN_FALSE_ALERTS / target_fpir)} faces, or a higher target"
+        )
+
+
+def _closest_pair(vectors: NDArray[np.float32], block: int = 2048) -> tuple[int, int, float] | None:
+    """Two rows closer than ``SAME_PHOTO_DISTANCE`` (the first found), in blocks so memory stays bounded."""
+    v = vectors.astype(np.float64)
+    sq = np.einsum("ij,ij->i", v, v)
+    for start in range(0, len(v), block):
+        part = slice(start, start + block)
+        d2 = sq[part, None] + sq[None, :] - 2.0 * (v[part] @ v.T)
+        rows = np.arange(start, min(start + block, len(v)))
+        d2[np.arange(len(rows)), rows] = np.inf  # a face and itself
+        d2[:, :start] = np.inf  # pairs already seen from the other side
+        hit = np.argwhere(d2 < SAME_PHOTO_DISTANCE**2)
+        if len(hit):
+            a, b = hit[0]
+            return int(rows[a]), int(b), float(np.sqrt(max(d2[a, b], 0.0)))
+    return None
+
+
 def check_disjoint(watchlist: Watchlist, cohort: Cohort) -> None:
     """Refuse a cohort that shares an image (by SHA-256) with the watchlist's enrolment images."""
     listed = {t.image_sha256 for t in watchlist.manifest.templates}
@@ -200,6 +260,7 @@ def normalise(watchlist: Watchlist, cohort: Cohort, config: ScoringConfig) -> Wa
     clusters precomputed); its threshold must then be calibrated (``calibrate``) on the same cohort.
     A fused watchlist's second embedder is normalised against its own templates of the cohort."""
     require_embedders(watchlist, cohort)
+    check_cohort(cohort)
     check_disjoint(watchlist, cohort)
     scoring = build_scoring(config, cohort.vectors)
     update: dict[str, object] = {"normalisation": _record(scoring, cohort), "calibration": None}
@@ -287,15 +348,32 @@ def calibrate(
     if not 0.0 < target_fpir < 1.0:
         raise WatchlistError(f"target FPIR must be between 0 and 1, got {target_fpir}")
     require_embedders(watchlist, cohort)
+    check_cohort(cohort)
     check_disjoint(watchlist, cohort)
     scores, distances = _cohort_top(watchlist, cohort)
+    if not np.isfinite(scores).all() or not np.isfinite(distances).all():
+        raise WatchlistError(
+            f"the cohort's scores against watchlist '{watchlist.name}' are not finite (a damaged cohort or "
+            "normalisation statistics); nothing was calibrated"
+        )
     if float(distances.min()) < SAME_PHOTO_DISTANCE:
         raise WatchlistError(
             "the cohort holds a photo of someone on the watchlist (a cohort face is "
             f"{distances.min():.3f} from a template); a cohort must hold only people who are not listed"
         )
     n = len(scores)
+    check_size(n, target_fpir)
+    if float(np.ptp(scores)) == 0.0:
+        raise WatchlistError(
+            f"every cohort face scores {float(scores[0]):.4f} against watchlist '{watchlist.name}': scores "
+            "that do not vary cannot set a threshold"
+        )
     threshold = threshold_at_fpir(scores, target_fpir)
+    if not 0.0 < threshold < 1.0:
+        raise WatchlistError(
+            f"calibration gave threshold {threshold}, which would make every face (or no face) a match; "
+            "refused: check the cohort"
+        )
     k = int(np.sum(scores >= threshold))
     low, high = wilson_interval(k, n)
     groups: dict[str, float] = {}

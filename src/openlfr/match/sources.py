@@ -66,8 +66,13 @@ def from_folder(
     return items
 
 
-def from_csv(path: Path) -> list[EnrolItem]:
-    """Items for every row of the CSV manifest at ``path``; EnrolmentError naming the line if one is wrong."""
+def from_csv(path: Path, allow_outside: bool = False) -> list[EnrolItem]:
+    """Items for every row of the CSV manifest at ``path``; EnrolmentError naming the line if one is wrong.
+    An image path must lie inside the manifest's folder (after following ``..`` and links) unless
+    ``allow_outside``: a manifest from elsewhere cannot make the program read any file it likes."""
+    if path.exists() and not path.is_file():
+        raise EnrolmentError(f"manifest {path} is not a regular file")
+    root = path.parent.resolve()
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
             rows = list(csv.DictReader(fh))
@@ -101,14 +106,20 @@ def from_csv(path: Path) -> list[EnrolItem]:
         image = (row["image"] or "").strip()
         if not image:
             raise EnrolmentError(f"{where}: no image path")
-        items.append(EnrolItem(subject, (path.parent / image), _box(row.get("box"), where)))
+        target = path.parent / image
+        if not allow_outside and not target.resolve().is_relative_to(root):
+            raise EnrolmentError(
+                f"{where}: image {image!r} is outside the manifest's folder {root}; give --allow-outside to "
+                "trust paths outside it"
+            )
+        items.append(EnrolItem(subject, target, _box(row.get("box"), where)))
     return items
 
 
-def collect(source: Path, **folder_defaults: object) -> list[EnrolItem]:
-    """Items from a folder or a ``.csv`` manifest, whichever ``source`` is."""
+def collect(source: Path, allow_outside: bool = False, **folder_defaults: object) -> list[EnrolItem]:
+    """Items from a folder or a ``.csv`` manifest, whichever ``source`` is (``allow_outside``: see ``from_csv``)."""
     if source.is_file() and source.suffix.lower() == ".csv":
-        return from_csv(source)
+        return from_csv(source, allow_outside)
     if source.is_dir():
         return from_folder(source, **folder_defaults)  # type: ignore[arg-type]
     if source.suffix.lower() in IMAGE_SUFFIXES:

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import io
 import json
+import math
+import os
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -185,6 +187,9 @@ class Watchlist:
         orphans = {t.subject_id for t in self.manifest.templates} - ids
         if orphans:
             raise WatchlistFormatError(f"templates refer to unknown subjects: {', '.join(sorted(orphans))}")
+        problem = _template_problem(self.vectors) or _threshold_problem(m)
+        if problem is not None:
+            raise WatchlistFormatError(f"watchlist '{m.name}': {problem}")
 
     @property
     def name(self) -> str:
@@ -277,11 +282,13 @@ class Watchlist:
             raise EmbedderMismatchError(f"watchlist '{self.name}' {why}")
 
     def save(self, path: Path) -> Path:
-        """Write the watchlist to ``path`` (atomically: a crash leaves the old file or none)."""
+        """Write the watchlist to ``path`` atomically, and only what ``load`` accepts: it is written to a
+        temporary file in the same folder, read back by ``load``, then moved over ``path``; a crash or a
+        refusal leaves the old file as it was."""
         path = Path(path)
         buf = io.BytesIO()
         np.save(buf, self.vectors.astype(np.float32), allow_pickle=False)
-        tmp = path.with_name(path.name + ".tmp")
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
                 unfused = {"second_embedder"} if self.second is None else None
@@ -293,10 +300,14 @@ class Watchlist:
                     zf.writestr(name, _npy(array))
                 for name, array in (self.second.arrays() if self.second is not None else {}).items():
                     zf.writestr(name, _npy(array))
-            tmp.replace(path)
+            Watchlist.load(tmp)  # what the reader would refuse is never written
+            os.replace(tmp, path)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
             raise WatchlistError(f"cannot write watchlist {path}: {exc.strerror or exc}") from exc
+        except WatchlistError as exc:
+            raise WatchlistError(f"watchlist not written to {path}, it would not load: {exc}") from exc
+        finally:
+            tmp.unlink(missing_ok=True)
         return path
 
     def scoring_arrays(self) -> dict[str, NDArray[np.generic]]:
@@ -321,6 +332,7 @@ class Watchlist:
         path = Path(path)
         try:
             with zipfile.ZipFile(path) as zf:
+                check_archive(zf, path)
                 raw = json.loads(zf.read("manifest.json"))
                 _check_format(raw, path)
                 manifest = Manifest.model_validate(raw)
@@ -349,6 +361,70 @@ class Watchlist:
         if embedder is not None:
             watchlist.require_embedder(embedder, second)
         return watchlist
+
+
+MAX_ARCHIVE_BYTES = 4 << 30
+"""The most a watchlist or cohort file may inflate to (its members' sizes, from the zip's directory)."""
+MAX_ARCHIVE_RATIO = 100
+"""The most it may inflate by, once past 64 MiB: templates and JPEG faces barely compress (about 1.1x),
+the manifest about 5x; a zip bomb inflates by thousands."""
+
+
+def check_archive(zf: zipfile.ZipFile, path: Path) -> None:
+    """Refuse, from the zip's directory and before reading any member, an archive that would inflate past
+    ``MAX_ARCHIVE_BYTES`` or by more than ``MAX_ARCHIVE_RATIO`` (zipfile reads no more than a member's
+    declared size, so the directory bounds what is read)."""
+    members = zf.infolist()
+    inflated = sum(m.file_size for m in members)
+    packed = max(1, sum(m.compress_size for m in members))
+    if inflated > MAX_ARCHIVE_BYTES or (inflated > 64 << 20 and inflated / packed > MAX_ARCHIVE_RATIO):
+        raise WatchlistFormatError(
+            f"{path}: its {len(members)} members would inflate to {inflated:,} bytes from {packed:,} "
+            f"(limits {MAX_ARCHIVE_BYTES:,} bytes, {MAX_ARCHIVE_RATIO}x); refused before reading"
+        )
+
+
+TEMPLATE_LENGTH = (0.5, 2.0)
+"""The Euclidean length a stored template must have: unit-length embedders give 1.0, dlib's ResNet
+1.29-1.58 (86 faces of FairFace and LFW); a zero, tiny or huge row is a damaged or edited file (a zero
+row sits at the same distance from every face, a huge one never matches: neither says so)."""
+THRESHOLD_TOLERANCE = 1e-9
+"""How far a calibrated watchlist's threshold may lie from its calibration record's (a JSON round trip)."""
+
+
+def _template_problem(vectors: NDArray[np.float32]) -> str | None:
+    """Why these templates cannot be trusted (None when they can): non-finite values or a length outside
+    ``TEMPLATE_LENGTH``."""
+    if not len(vectors):
+        return None
+    if not np.isfinite(vectors).all():
+        bad = int(np.sum(~np.isfinite(vectors).all(axis=1)))
+        return f"{bad} template(s) hold non-finite values (damaged or edited)"
+    lengths = np.linalg.norm(vectors.astype(np.float64), axis=1)
+    low, high = TEMPLATE_LENGTH
+    outside = np.flatnonzero((lengths < low) | (lengths > high))
+    if len(outside):
+        return (
+            f"{len(outside)} template(s) have a length outside {low}-{high} (row {int(outside[0])}: "
+            f"{lengths[outside[0]]:.3g}; damaged or edited)"
+        )
+    return None
+
+
+def _threshold_problem(m: Manifest) -> str | None:
+    """Why the threshold cannot be trusted (None when it can): not finite, or not the threshold its
+    calibration record measured (an edit after calibration)."""
+    if not math.isfinite(m.threshold):
+        return f"threshold {m.threshold} is not a number"
+    cal = m.calibration
+    if cal is None:
+        return None
+    if not math.isfinite(cal.threshold) or abs(m.threshold - cal.threshold) > THRESHOLD_TOLERANCE:
+        return (
+            f"threshold {m.threshold:.6f} disagrees with its calibration record ({cal.threshold:.6f}): the file "
+            "was edited after calibration; calibrate it again (lfr watchlist calibrate)"
+        )
+    return None
 
 
 def _check_format(raw: object, path: Path) -> None:

@@ -20,6 +20,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from openlfr.errors import ReviewError
+from openlfr.text import same_name
 
 
 class Stage(StrEnum):
@@ -45,6 +46,9 @@ class Outcome(StrEnum):
     OTHER_ACTION = "other_action"
     NONE = "none"
 
+
+_SEPARATE: dict[Stage, Stage] = {Stage.OPERATOR: Stage.ENGAGEMENT, Stage.ENGAGEMENT: Stage.OPERATOR}
+"""The two stages one person may not both decide (separation of duties)."""
 
 DECISIONS: dict[Stage, tuple[str, ...]] = {
     Stage.OPERATOR: tuple(OperatorDecision),
@@ -141,8 +145,12 @@ def check(
     decision: str,
     supersedes: int | None,
     note: str,
+    *,
+    actor: str = "",
+    separate_stages: bool = False,
 ) -> None:
-    """Raise ``ReviewError`` (saying what is needed) unless this event may be recorded now."""
+    """Raise ``ReviewError`` (saying what is needed) unless this event may be recorded now; with
+    ``separate_stages``, the operator and engagement decisions must come from two people."""
     if decision not in DECISIONS[stage]:
         raise ReviewError(f"'{decision}' is not a {stage.value} decision; one of: {', '.join(DECISIONS[stage])}")
     by_id = {e.id: e for e in events}
@@ -170,5 +178,13 @@ def check(
         raise ReviewError(
             f"alert {alert_id}: the engagement decision needs the operator's 'match' first (the operator's is {was})"
         )
+    if separate_stages and stage in _SEPARATE:
+        other = _SEPARATE[stage]
+        theirs = current(events).get(other)
+        if theirs is not None and same_name(theirs.actor, actor):
+            raise ReviewError(
+                f"alert {alert_id}: {actor} recorded its {other.value} decision (event {theirs.id}); the "
+                f"{stage.value} decision must be another officer's (separation of duties)"
+            )
     if stage is Stage.OUTCOME and state.engagement is None:
         raise ReviewError(f"alert {alert_id}: the outcome needs the engagement officer's decision first")

@@ -90,9 +90,12 @@ def _now() -> datetime:
 class Alerts:
     """The alert and adjudication service over a ``Store``."""
 
-    def __init__(self, store: Store, clock: Callable[[], datetime] = _now) -> None:
+    def __init__(self, store: Store, clock: Callable[[], datetime] = _now, *, separate_stages: bool = True) -> None:
+        """``separate_stages``: the operator and engagement decisions on one alert must be two people's
+        (``review.separate_stages``)."""
         self.store = store
         self.clock = clock
+        self.separate_stages = separate_stages
 
     def store_alert(self, deployment_id: str, alert: Alert) -> bool:
         """Commit ``alert`` for the live deployment (encrypted images, linked to its entry); True if it
@@ -204,7 +207,9 @@ class Alerts:
             if dep is not None and dep.status == DeploymentStatus.CLOSED.value:
                 raise DeploymentStateError(f"deployment {dep.id} is closed; its alerts' adjudication is final")
             events = events_by_alert(s, [alert_id]).get(alert_id, [])
-            check(alert_id, events, stage, decision, supersedes, note)
+            check(
+                alert_id, events, stage, decision, supersedes, note, actor=actor, separate_stages=self.separate_stages
+            )
             now = self.clock()
             event = Adjudication(
                 alert_id=alert_id,

@@ -40,6 +40,8 @@ class AuditAction(StrEnum):
     DEPLOYMENT_PUBLISHED = "deployment.published"
     DEPLOYMENT_RUN = "deployment.run"
     DEPLOYMENT_RESUMED = "deployment.resumed"
+    DEPLOYMENT_RUN_REFUSED = "deployment.run_refused"
+    DEPLOYMENT_RUN_AT_END = "deployment.run_stopped_at_end"
     WATCHLIST_CHANGED = "watchlist.changed"
     WATCHLIST_DESTROYED = "watchlist.destroyed"
     THRESHOLD_SET = "threshold.set"

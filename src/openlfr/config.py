@@ -382,6 +382,11 @@ class ApiConfig(_Strict):
     max_upload_files: int = Field(500, ge=1, description="The most files one upload may hold.")
     max_manifest_rows: int = Field(5_000, ge=1, description="The most rows a watchlist manifest may have.")
     sse_keepalive_s: float = Field(15.0, gt=0.0, description="A comment line on idle alert streams this often.")
+    cohort_dir: Path | None = Field(
+        None,
+        description="Folder of cohort files ('lfr cohort build') that a watchlist upload may be calibrated "
+        "against, by file name; none: uploads are calibrated nowhere (threshold set by hand).",
+    )
 
 
 class ReviewConfig(_Strict):

@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from openlfr.analysis import FaceAnalyzer
-from openlfr.config import ApiConfig
+from openlfr.config import ApiConfig, ScoringConfig
 from openlfr.errors import EnrolmentError, ImageError, RequestLimitError, UploadRefusedError
 from openlfr.ingest.images import IMAGE_SUFFIXES, decode_image
 from openlfr.match import sources
+from openlfr.match.calibrate import Cohort, apply, calibrate, normalise
 from openlfr.match.enrol import EnrolmentReport, enrol
 from openlfr.match.watchlist import Watchlist
 
@@ -161,3 +162,25 @@ def _rewrite_manifest(manifest: UploadedFile, local: Mapping[str, str]) -> str:
 
 def _plain_name(name: str) -> bool:
     return bool(name) and name not in (".", "..") and "/" not in name and "\\" not in name and "\x00" not in name
+
+
+def calibrate_upload(
+    watchlist: Watchlist, cohort_dir: Path | None, name: str, fpir: float, scoring: ScoringConfig
+) -> Watchlist:
+    """``watchlist`` normalised against the server's cohort file ``name`` and calibrated for ``fpir``
+    at its real size (as ``lfr watchlist calibrate`` does). The name is a plain file name in
+    ``cohort_dir``, never a path."""
+    if cohort_dir is None:
+        raise UploadRefusedError(
+            "this server offers no calibration cohort ([api] cohort_dir is not set): set the threshold by hand",
+            problems=["cohort: none offered"],
+        )
+    offered = sorted(p.name for p in cohort_dir.glob("*.lfrc") if p.is_file())
+    if not _plain_name(name) or name not in offered:
+        raise UploadRefusedError(
+            f"no cohort named {name!r} on this server; offered: {', '.join(offered) or 'none'}",
+            problems=[f"cohort: {name!r} is not one of {', '.join(offered) or 'none'}"],
+        )
+    cohort = Cohort.load(cohort_dir / name)
+    normalised = normalise(watchlist, cohort, scoring)
+    return apply(normalised, calibrate(normalised, cohort, fpir))

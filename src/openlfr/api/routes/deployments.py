@@ -13,7 +13,7 @@ from openlfr.api.schemas import EnrolmentLine, PublishRequest, WatchlistUploaded
 from openlfr.deploy.records import DeploymentRecord, ExportFormat, export, records
 from openlfr.deploy.requests import DeploymentCreate, ThresholdRequest
 from openlfr.deploy.runner import CameraStatus
-from openlfr.deploy.upload import UploadedFile, enrol_upload, unpack_zip
+from openlfr.deploy.upload import UploadedFile, calibrate_upload, enrol_upload, unpack_zip
 from openlfr.deploy.views import DeploymentView
 from openlfr.errors import RequestLimitError
 from openlfr.status import DeploymentStatus
@@ -65,6 +65,10 @@ async def upload_watchlist(
     archive: Annotated[UploadFile | None, File(description="Or a zip holding them.")] = None,
     name: Annotated[str, Form(max_length=256)] = "watchlist",
     under_18: Annotated[list[str] | None, Form(description="SUBJECT=JUSTIFICATION, one per child")] = None,
+    cohort: Annotated[
+        str | None, Form(max_length=256, description="Calibrate against this cohort file of the server's cohort_dir.")
+    ] = None,
+    fpir: Annotated[float, Form(gt=0.0, le=0.5, description="With a cohort: the target false-alert rate.")] = 1e-3,
 ) -> WatchlistUploaded:
     """Enrol the uploaded images as the deployment's watchlist (refused whole if any file is bad;
     per-image report of what was enrolled and why not)."""
@@ -80,7 +84,12 @@ async def upload_watchlist(
 
     def work() -> WatchlistUploaded:
         watchlist, report = enrol_upload(files, sheet, name, ctx.analyzer(), limits)
+        if cohort is not None:  # before anything is stored: a refused calibration stores nothing
+            scoring = ctx.settings.match.normalisation
+            watchlist = calibrate_upload(watchlist, limits.cohort_dir, cohort, fpir, scoring)
         view = ctx.deployments.set_watchlist(deployment_id, watchlist, who.actor, under_18=children)
+        if cohort is not None:
+            view = ctx.deployments.set_threshold(deployment_id, who.actor)  # the calibrated one
         lines = [
             EnrolmentLine(subject_id=a.subject_id, image=a.image, accepted=True, template_id=a.template_id)
             for a in report.accepted

@@ -18,7 +18,6 @@ import asyncio
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -186,15 +185,10 @@ def main() -> None:
             rows = []
             for n in (int(c) for c in args.clients.split(",")):
                 delays = asyncio.run(_stream_round(url, token, dep, n, args.seconds))
-                rows.append(
-                    (
-                        n,
-                        len(delays),
-                        statistics.median(delays) if delays else float("nan"),
-                        _pct(delays, 0.95),
-                        max(delays) if delays else float("nan"),
-                    )
-                )
+                total = [a + b for a, b in delays]
+                service = [b for _, b in delays]
+                quantiles = (_pct(total, 0.5), _pct(total, 0.95), _pct(service, 0.5), _pct(service, 0.95))
+                rows.append((n, len(delays), *quantiles))
             rps = asyncio.run(_list_round(url, token, dep, args.list_seconds))
         finally:
             server.terminate()

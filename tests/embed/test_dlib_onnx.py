@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from openlfr.analysis import FaceAnalyzer
-from openlfr.config import DlibOnnxEmbedderConfig, Settings
+from openlfr.config import DlibEmbedderConfig, DlibOnnxEmbedderConfig, Settings
 from openlfr.embed import dlib_convert, dlib_onnx
 from openlfr.embed.base import embedders
 from openlfr.embed.dlib_onnx import DlibOnnxEmbedder, cached_path
@@ -155,7 +155,7 @@ def test_config_and_registry(tmp_path: Path) -> None:
     assert isinstance(settings.embedder, DlibOnnxEmbedderConfig) and settings.embedder.threads == 2
     assert isinstance(embedders.create(settings.embedder), DlibOnnxEmbedder)
     # Same identity as dlib's, but the evaluation cache keeps what each computed apart.
-    assert core_key(settings, "id") != core_key(Settings(), "id")
+    assert core_key(settings, "id") != core_key(Settings(embedder=DlibEmbedderConfig()), "id")
 
 
 @pytest.mark.shared_data

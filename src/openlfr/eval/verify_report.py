@@ -168,7 +168,8 @@ def _sections(
     low, high = CENTRE_BOX
     alignment = (
         "alignment by dlib's 5-point shape predictor to a 150 px chip, dlib ResNet embedder"
-        if cfg.embedder.type == "dlib"
+        + (" (run by ONNX Runtime)" if cfg.embedder.type == "dlib_onnx" else "")
+        if cfg.embedder.type in ("dlib", "dlib_onnx")
         else f"alignment as the {cfg.embedder.type} embedder defines it"
     )
     face_finding = (

@@ -91,6 +91,8 @@
     for (const img of f.images.files) data.append("images", img);
     data.append("name", f.wl_name.value || "watchlist");
     for (const line of f.under_18.value.split("\n").map((l) => l.trim()).filter(Boolean)) data.append("under_18", line);
+    if (f.cohort.value.trim()) data.append("cohort", f.cohort.value.trim());
+    if (f.cohort.value.trim() && f.fpir.value.trim()) data.append("fpir", f.fpir.value.trim());
     const report = document.getElementById("report");
     report.hidden = true;
     try {

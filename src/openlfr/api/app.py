@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
@@ -79,14 +80,10 @@ def create_app(settings: Settings, store: Store, *, resume: bool = True, close_s
         await ctx.feed.start()
         ctx.runner.listeners.append(ctx.feed.notify)
         if resume:
-            import anyio.to_thread
-
             await anyio.to_thread.run_sync(ctx.runner.resume)
         try:
             yield
         finally:
-            import anyio.to_thread
-
             await ctx.feed.stop()
             await anyio.to_thread.run_sync(ctx.runner.shutdown)
             if close_store:

@@ -1,4 +1,4 @@
-"""Typed dependencies: a route reads as its signature (``store: StoreDep, who: PrincipalDep``).
+"""Typed dependencies: a route reads as its signature (``ctx: ContextDep, who: PrincipalDep``).
 
 ``authorise`` runs on every route of the app (it is the router's dependency): it finds the route's
 rule in ``access.ACCESS`` (none: refused), establishes the principal from the bearer token or the
@@ -130,10 +130,3 @@ def principal(request: Request) -> Principal:
 
 
 PrincipalDep = Annotated[Principal, Depends(principal)]
-
-
-def store(ctx: ContextDep) -> Store:
-    return ctx.store
-
-
-StoreDep = Annotated[Store, Depends(store)]

@@ -52,6 +52,7 @@ class CameraStatus:
 @dataclass
 class _Run:
     deployment_id: str
+    actor: str
     stop: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
     app: LiveApp | None = None
@@ -95,12 +96,13 @@ class DeploymentRunner:
         self._lock = threading.Lock()
 
     def launch(self, deployment_id: str, actor: str) -> None:
-        """Run the live deployment's cameras in a thread (nothing happens if it is running already)."""
+        """Run the live deployment's cameras in a thread (nothing happens if it is running already); the
+        run is audited as ``actor``'s (whoever started it, or ``system:serve`` on a restart)."""
         with self._lock:
             current = self._runs.get(deployment_id)
             if current is not None and current.alive:
                 return
-            run = _Run(deployment_id)
+            run = _Run(deployment_id, actor)
             run.thread = threading.Thread(target=self._run, args=(run,), name=f"lfr-run-{deployment_id}", daemon=True)
             self._runs[deployment_id] = run
         run.thread.start()
@@ -116,7 +118,7 @@ class DeploymentRunner:
                 self.store,
                 self.settings,
                 run.deployment_id,
-                "system:serve",
+                run.actor,
                 extra_sinks=[_Notify(run.deployment_id, self.listeners)],
                 stop=run.stop,
                 on_start=attach,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import StreamingResponse
 
@@ -96,8 +97,6 @@ async def stream(
 ) -> StreamingResponse:
     """The deployment's alerts as they are stored (``text/event-stream``; each event's id is its
     position in the audit chain: reconnect with ``Last-Event-ID`` to get every alert missed)."""
-    import anyio.to_thread
-
     await anyio.to_thread.run_sync(ctx.deployments.get, deployment_id)  # 404 for an unknown deployment
     after = int(last_event_id) if last_event_id and last_event_id.strip().isdigit() else None
     return StreamingResponse(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 
 from openlfr.api.deps import ContextDep, PrincipalDep
@@ -34,8 +35,8 @@ def create_deployment(body: DeploymentCreate, who: PrincipalDep, ctx: ContextDep
 
 @router.get("/deployments/{deployment_id}", response_model=DeploymentView)
 def show_deployment(deployment_id: str, ctx: ContextDep, response: Response) -> DeploymentView:
-    """The deployment; the ``X-LFR-Not-Ready`` header counts what keeps it from going live
-    (``GET .../problems`` in the body of a refused start lists them)."""
+    """The deployment; the ``X-LFR-Not-Ready`` header counts what keeps it from going live (a refused
+    start lists each in its ``problems``)."""
     view = ctx.deployments.get(deployment_id)
     if view.status in (DeploymentStatus.DRAFT, DeploymentStatus.AUTHORISED):
         response.headers["X-LFR-Not-Ready"] = str(len(ctx.deployments.problems(deployment_id)))
@@ -80,7 +81,6 @@ async def upload_watchlist(
         )
     sheet = UploadedFile(manifest.filename or "manifest.csv", await _read(manifest, limits.max_upload_bytes))
     children = dict(_pair(u) for u in under_18 or [])
-    import anyio.to_thread
 
     def work() -> WatchlistUploaded:
         watchlist, report = enrol_upload(files, sheet, name, ctx.analyzer(), limits)

@@ -3,6 +3,7 @@ the face crop of a hit. The service matches; a face that raised no alert never a
 
 from __future__ import annotations
 
+import anyio.to_thread
 from fastapi import APIRouter, Request
 
 from openlfr.api.deps import ContextDep, PrincipalDep
@@ -26,8 +27,6 @@ async def submit_crop(
 ) -> CropStored:
     """The hit's face crop (JPEG, as the body or a multipart file ``crop``): the alert is made, stored,
     and sent to the deployment's operators."""
-    import anyio.to_thread
-
     _device(who, deployment_id)
     data = await _crop_bytes(request)
     alert = await anyio.to_thread.run_sync(ctx.edge.crop, deployment_id, hit_id, data)

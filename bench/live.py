@@ -175,8 +175,8 @@ def build(args: argparse.Namespace) -> dict[str, object]:
 
 
 def openlfr_case(video: str, watchlist_path: str, realtime: bool, peer_threshold: bool) -> dict[str, object]:
-    from openlfr.app import LiveApp
     from openlfr.config import CameraConfig, LiveConfig, Settings
+    from openlfr.live.app import LiveApp
     from openlfr.match.similarity import similarity_from_distance
     from openlfr.match.watchlist import Watchlist
 

@@ -38,6 +38,7 @@ def reaches(module: str, target: str) -> bool:
         ("review", ("openlfr.deploy",)),
         ("store", ("openlfr.deploy", "openlfr.review")),
         ("gallery", ("openlfr.cli", "openlfr.api", "openlfr.deploy", "openlfr.review")),
+        ("live", ("openlfr.cli", "openlfr.api", "openlfr.deploy", "openlfr.store")),
     ],
 )
 def test_a_folder_does_not_import_the_steps_above_it(folder: str, forbidden: tuple[str, ...]) -> None:

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # what type checkers and editors see; at run time ``__getattr__`` imports on demand
     from openlfr.analysis import FaceAnalyzer
-    from openlfr.app import LiveApp
     from openlfr.config import CameraConfig, Settings, load_settings
     from openlfr.deploy.lifecycle import Deployments
     from openlfr.deploy.live import RunSummary, run_deployment
@@ -43,6 +42,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time ``__getattr
         WatchlistError,
         WatchlistFormatError,
     )
+    from openlfr.live.app import LiveApp
     from openlfr.match.calibrate import Cohort, build_cohort, calibrate
     from openlfr.match.enrol import EnrolmentReport, enrol
     from openlfr.match.sources import EnrolItem, collect
@@ -193,7 +193,7 @@ _WHERE: dict[str, str] = {
     "ImageResult": "openlfr.search.stills",
     "FaceResult": "openlfr.search.stills",
     # live
-    "LiveApp": "openlfr.app",
+    "LiveApp": "openlfr.live.app",
     # deployments, their store and the review of their alerts
     "Store": "openlfr.store.db",
     "DeploymentStatus": "openlfr.status",

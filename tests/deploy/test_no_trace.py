@@ -21,9 +21,9 @@ from deploying import live_deployment
 from openlfr.analysis import FaceAnalyzer
 from openlfr.config import CameraConfig, Settings, StoreConfig
 from openlfr.deploy.live import run_deployment
+from openlfr.live.pipeline import CameraPipeline
 from openlfr.match.enrol import EnrolItem, enrol
 from openlfr.match.watchlist import Subject
-from openlfr.pipeline import CameraPipeline
 from openlfr.review.alerts import probe_context
 from openlfr.store.db import Store
 from openlfr.store.models import AlertRow, Base, EntryTemplate

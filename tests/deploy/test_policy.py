@@ -13,11 +13,11 @@ from sqlalchemy import func, select
 
 from deploying import live_deployment
 from openlfr.analysis import FaceAnalyzer
-from openlfr.app import LiveApp
 from openlfr.config import CameraConfig, Settings, StoreConfig
 from openlfr.deploy.lifecycle import Deployments
 from openlfr.deploy.live import run_deployment
 from openlfr.errors import DeploymentStateError, ReviewError, SeparationOfDutiesError
+from openlfr.live.app import LiveApp
 from openlfr.match.watchlist import Watchlist
 from openlfr.review.adjudication import EngagementDecision, OperatorDecision, Outcome, Stage
 from openlfr.review.alerts import Alerts

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 from doubles import CollectingSink
-from openlfr.app import LiveApp
 from openlfr.config import CameraConfig, LiveConfig, Settings
 from openlfr.eval.live import AlertEvent, score
 from openlfr.eval.scenes import Person, plan
+from openlfr.live.app import LiveApp
 from openlfr.match.watchlist import Watchlist
 from openlfr.types import BoundingBox
 

@@ -18,7 +18,6 @@ from rich.console import Console
 from rich.live import Live
 
 from openlfr.analysis import FaceAnalyzer
-from openlfr.app import LiveApp
 from openlfr.assets import demo_dir
 from openlfr.cli.common import console, progress, settings
 from openlfr.cli.enrol import print_report
@@ -26,6 +25,7 @@ from openlfr.cli.search import print_table
 from openlfr.cli.watch import status_table
 from openlfr.config import CameraConfig, Settings
 from openlfr.ingest.images import iter_image_paths
+from openlfr.live.app import LiveApp
 from openlfr.match.enrol import enrol
 from openlfr.match.sources import from_csv
 from openlfr.match.watchlist import Watchlist

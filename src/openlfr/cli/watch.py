@@ -12,7 +12,6 @@ from rich.live import Live
 from rich.logging import RichHandler
 from rich.table import Table
 
-from openlfr.app import LiveApp
 from openlfr.cli.common import err_console, settings, stop_on_signals
 from openlfr.config import (
     CameraConfig,
@@ -23,6 +22,7 @@ from openlfr.config import (
     WebhookSinkConfig,
 )
 from openlfr.errors import ConfigError
+from openlfr.live.app import LiveApp
 from openlfr.metrics import describe
 from openlfr.text import term
 

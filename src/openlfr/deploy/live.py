@@ -31,10 +31,10 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from openlfr.alert.base import AlertSink, FanOut, sinks
-from openlfr.app import LiveApp
 from openlfr.config import Settings
 from openlfr.deploy.lifecycle import Deployments
 from openlfr.errors import DeploymentError, DeploymentStateError
+from openlfr.live.app import LiveApp
 from openlfr.metrics import MetricsSnapshot
 from openlfr.review.alerts import Alerts
 from openlfr.store import audit, retention

@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from openlfr.app import LiveApp
 from openlfr.config import Settings
 from openlfr.deploy.live import RunSummary, run_deployment
+from openlfr.live.app import LiveApp
 from openlfr.metrics import MetricsSnapshot
 from openlfr.status import DeploymentStatus
 from openlfr.store import audit

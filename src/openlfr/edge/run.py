@@ -16,11 +16,11 @@ from dataclasses import dataclass
 import httpx
 
 from openlfr.alert.base import FanOut
-from openlfr.app import LiveApp
 from openlfr.config import CameraConfig, Settings
 from openlfr.edge.recogniser import EdgeRecogniser
 from openlfr.edge.sender import Sender, Traffic
 from openlfr.errors import EdgeError
+from openlfr.live.app import LiveApp
 from openlfr.metrics import MetricsSnapshot, describe
 
 log = logging.getLogger("openlfr.edge")

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from openlfr.app import LiveApp
 from openlfr.config import CameraConfig, Settings
 from openlfr.errors import OpenLFRError
 from openlfr.eval.live import COLUMNS, AlertEvent, LiveScore, first_per_face, run_peer, score
 from openlfr.eval.report import SILENT, Display, Report, Section, Table, data_checksum
+from openlfr.live.app import LiveApp
 from openlfr.match.watchlist import Watchlist
 from openlfr.types import Alert
 

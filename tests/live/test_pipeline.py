@@ -11,9 +11,9 @@ import numpy as np
 
 from doubles import CollectingSink, MjpegCamera
 from openlfr.analysis import FaceAnalyzer
-from openlfr.app import LiveApp
 from openlfr.config import CameraConfig, HogDetectorConfig, LiveConfig, ReconnectConfig, Settings, TrackerConfig
 from openlfr.ingest.images import load_image
+from openlfr.live.app import LiveApp
 from openlfr.match.enrol import enrol
 from openlfr.match.sources import EnrolItem
 from openlfr.match.watchlist import Subject, Watchlist

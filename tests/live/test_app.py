@@ -13,9 +13,9 @@ import pytest
 from doubles import CollectingSink
 from match.test_second import TINY_DIM, build_fused
 from openlfr.analysis import FaceAnalyzer
-from openlfr.app import LiveApp
 from openlfr.config import CameraConfig, LiveConfig, Settings
 from openlfr.errors import EmbedderMismatchError, UncalibratedError
+from openlfr.live.app import LiveApp
 from openlfr.match import matcher
 from openlfr.match.calibrate import apply, build_cohort, calibrate
 from openlfr.match.enrol import enrol

@@ -21,12 +21,12 @@ from openlfr.embed.base import Embedder, embedders
 from openlfr.embed.service import EmbedService, SecondEmbedding, start_service
 from openlfr.errors import ConfigError, UncalibratedError
 from openlfr.ingest.video import open_source
+from openlfr.live.pipeline import CameraPipeline
+from openlfr.live.recognise import LocalRecogniser, TrackRecogniser
 from openlfr.match.watchlist import Watchlist
 from openlfr.metrics import MetricsSnapshot, describe, serve_prometheus
-from openlfr.pipeline import CameraPipeline
-from openlfr.recognise import LocalRecogniser, TrackRecogniser
 
-log = logging.getLogger("openlfr.app")
+log = logging.getLogger("openlfr.live.app")
 
 
 RecogniserFactory = Callable[[CameraConfig], TrackRecogniser]

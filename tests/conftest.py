@@ -7,10 +7,14 @@ so that CI can never pass by skipping.
 Tests of the store take ``store``, which runs them twice: on SQLite in a temporary folder and on a
 fresh database of the PostgreSQL server that LFR_TEST_POSTGRES_URL names (``scripts/postgres start``
 starts one; .ci/run does, and sets LFR_REQUIRE_POSTGRES so that those tests fail instead of skipping).
+
+Every test runs with a file signing key in ``LFR_SIGNING__KEY`` (``signing_key``), as an operator's machine
+has one: watchlist and cohort files written by a test (or a subprocess it starts) are signed with it.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 import uuid
 from collections.abc import Iterator
@@ -24,12 +28,22 @@ from openlfr.assets import demo_dir
 from openlfr.config import StoreConfig
 from openlfr.match.enrol import enrol
 from openlfr.match.sources import from_csv
+from openlfr.match.signing import SigningKey
 from openlfr.match.watchlist import Watchlist
 from openlfr.store.crypto import generate_key
 from openlfr.store.db import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def signing_key() -> Iterator[SigningKey]:
+    """The session's file signing key, in the environment every settings load and subprocess reads."""
+    key = SigningKey.generate()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("LFR_SIGNING__KEY", base64.urlsafe_b64encode(key.secret).decode("ascii"))
+        yield key
 
 
 @pytest.fixture(scope="session")

@@ -350,9 +350,26 @@ class StoreConfig(_Strict):
     key: SecretStr | None = Field(None, description="Encryption key, 32 bytes in URL-safe base64 (LFR_STORE__KEY).")
     key_file: Path | None = Field(None, description="File holding the key (made by 'lfr store keygen').")
     dev_mode: bool = Field(
-        False, description="Development only: with no key given, make one in data_dir (never for real data)."
+        False,
+        description="Development only: with no key given, make one in data_dir (never for real data); the same "
+        "for the file signing key ([signing]).",
     )
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+
+
+class SigningConfig(_Strict):
+    """The key that signs watchlist and cohort files (HMAC-SHA256, match/signing.py) when they are written
+    and verifies them when they are read, so that an edited template, threshold or cohort is refused."""
+
+    key: SecretStr | None = Field(
+        None, description="Signing key, 32 bytes in URL-safe base64 (LFR_SIGNING__KEY; 'lfr store keygen' makes one)."
+    )
+    key_file: Path | None = Field(None, description="File holding the signing key (LFR_SIGNING__KEY_FILE).")
+    trust_unsigned: bool = Field(
+        False,
+        description="Read watchlist and cohort files whose signature is missing, altered or made with another key "
+        "(as --trust-unsigned does): each one is logged as a warning. Never for live use.",
+    )
 
 
 # -- service ---------------------------------------------------------------------------------------
@@ -418,6 +435,7 @@ class Settings(BaseSettings):
     live: LiveConfig = Field(default_factory=LiveConfig)
     cameras: list[CameraConfig] = Field(default_factory=list)
     store: StoreConfig = Field(default_factory=StoreConfig)
+    signing: SigningConfig = Field(default_factory=SigningConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
     review: ReviewConfig = Field(default_factory=ReviewConfig)
 

@@ -6,6 +6,7 @@ sees one clear line::
 
     OpenLFRError
     ├── ConfigError              a setting is missing, unknown or out of range
+    │   └── SigningKeyError      no key to sign or verify watchlist and cohort files, or not a valid one
     ├── ModelError               a model file cannot be used
     │   ├── ModelNotFoundError   the file is not there (names it and the package that ships it)
     │   └── ModelCorruptError    the file is there but does not load
@@ -13,7 +14,8 @@ sees one clear line::
     ├── WatchlistError           a watchlist cannot be made, read or used
     │   ├── WatchlistFormatError the file is not a watchlist, or one of an unknown format version
     │   ├── EmbedderMismatchError the watchlist was made by another embedder (or model version)
-    │   └── UncalibratedError    its threshold was not calibrated for this embedder and normalisation
+    │   ├── UncalibratedError    its threshold was not calibrated for this embedder and normalisation
+    │   └── FileSignatureError   a watchlist or cohort file is unsigned, altered, or signed with another key
     ├── EnrolmentError           nothing usable could be enrolled
     ├── GalleryError             a gallery cannot be made, opened, imported into or searched
     │   ├── GalleryIndexError    its index file is missing, corrupt or altered ('lfr gallery rebuild')
@@ -74,6 +76,12 @@ class ConfigError(OpenLFRError):
     """A configuration value is missing, unknown or invalid."""
 
     code = "config_invalid"
+
+
+class SigningKeyError(ConfigError):
+    """No key to sign or verify watchlist and cohort files with, or the one given is not a valid key."""
+
+    code = "signing_key"
 
 
 class ModelError(OpenLFRError):
@@ -148,6 +156,20 @@ class UncalibratedError(WatchlistError):
     """Live matching refused: the threshold was not calibrated for this embedder and normalisation."""
 
     code = "uncalibrated"
+
+
+class FileSignatureError(WatchlistError):
+    """A watchlist or cohort file cannot be trusted: ``reason`` is ``unsigned``, ``altered`` (its content or
+    signature changed since it was signed) or ``wrong_key`` (signed with key ``signed_key_id``, not this
+    machine's ``local_key_id``)."""
+
+    code = "file_signature"
+
+    def __init__(self, message: str, *, reason: str, signed_key_id: str = "", local_key_id: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.signed_key_id = signed_key_id
+        self.local_key_id = local_key_id
 
 
 class EnrolmentError(OpenLFRError):

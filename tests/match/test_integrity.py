@@ -22,7 +22,11 @@ from openlfr.analysis import FaceAnalyzer
 from openlfr.config import ScoringConfig
 from openlfr.errors import WatchlistError, WatchlistFormatError
 from openlfr.match.calibrate import Cohort, apply, build_cohort, calibrate, normalise
+from openlfr.match.signing import FileSigning
 from openlfr.match.watchlist import Watchlist
+
+TRUSTING = FileSigning(None, trust_unsigned=True)
+"""Files checked as ``--trust-unsigned`` reads them: their signature is not what refuses them here."""
 
 
 def _cohort(vectors: np.ndarray, embedder: str, hashes: tuple[str, ...] = ()) -> Cohort:
@@ -129,8 +133,9 @@ def test_damaged_templates_are_refused_at_load(
     path = demo_watchlist.save(tmp_path / "w.lfrw")
     vectors = demo_watchlist.vectors.copy()
     vectors[1] = row
-    with pytest.raises(WatchlistFormatError, match=why):
-        Watchlist.load(_rewrite(path, tmp_path / "edited.lfrw", vectors=vectors))
+    edited = _rewrite(path, tmp_path / "edited.lfrw", vectors=vectors)
+    with pytest.raises(WatchlistFormatError, match=why):  # refused even where unsigned files are trusted
+        Watchlist.load(edited, signing=TRUSTING)
 
 
 def test_a_threshold_edited_after_calibration_is_refused_at_load(
@@ -141,5 +146,6 @@ def test_a_threshold_edited_after_calibration_is_refused_at_load(
     assert Watchlist.load(path).calibration_problem() is None
     manifest = json.loads(zipfile.ZipFile(path).read("manifest.json"))
     manifest["threshold"] = 0.0  # everyone a match, still "calibrated"
+    edited = _rewrite(path, tmp_path / "edited.lfrw", manifest=manifest)
     with pytest.raises(WatchlistFormatError, match="disagrees with its calibration record"):
-        Watchlist.load(_rewrite(path, tmp_path / "edited.lfrw", manifest=manifest))
+        Watchlist.load(edited, signing=TRUSTING)  # refused even where unsigned files are trusted

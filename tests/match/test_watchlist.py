@@ -10,7 +10,11 @@ import numpy as np
 import pytest
 
 from openlfr.errors import EmbedderMismatchError, WatchlistError, WatchlistFormatError
+from openlfr.match.signing import FileSigning
 from openlfr.match.watchlist import Watchlist
+
+TRUSTING = FileSigning(None, trust_unsigned=True)
+"""How files edited here are read: as ``--trust-unsigned`` would, so that the format's own checks answer."""
 
 
 def test_round_trip_keeps_everything(demo_watchlist: Watchlist, tmp_path: Path) -> None:
@@ -43,13 +47,13 @@ def test_unknown_format_version_is_refused(demo_watchlist: Watchlist, tmp_path: 
     path = demo_watchlist.save(tmp_path / "w.lfrw")
     _rewrite_manifest(path, {"format_version": 99})
     with pytest.raises(WatchlistFormatError, match="format version 99; this openlfr reads versions 1, 2"):
-        Watchlist.load(path)
+        Watchlist.load(path, signing=TRUSTING)
 
 
 def test_version_1_files_are_still_read(demo_watchlist: Watchlist, tmp_path: Path) -> None:
     path = demo_watchlist.save(tmp_path / "w.lfrw")
     _rewrite_manifest(path, {"format_version": 1})
-    loaded = Watchlist.load(path)
+    loaded = Watchlist.load(path, signing=TRUSTING)
     assert loaded.manifest.format_version == 1
     assert loaded.scoring is None  # version 1: similarity from Euclidean distance
 
@@ -58,7 +62,7 @@ def test_mismatched_vectors_are_refused(demo_watchlist: Watchlist, tmp_path: Pat
     path = demo_watchlist.save(tmp_path / "w.lfrw")
     _rewrite_manifest(path, {"dimension": 64})
     with pytest.raises(WatchlistFormatError, match="vector matrix of shape"):
-        Watchlist.load(path)
+        Watchlist.load(path, signing=TRUSTING)
 
 
 @pytest.mark.parametrize(
@@ -81,7 +85,7 @@ def test_a_zip_that_is_not_a_watchlist(tmp_path: Path) -> None:
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("manifest.json", json.dumps({"format": "something-else"}))
     with pytest.raises(WatchlistFormatError, match="not an openlfr watchlist"):
-        Watchlist.load(path)
+        Watchlist.load(path, signing=TRUSTING)
 
 
 def test_a_folder_gets_a_hint(tmp_path: Path) -> None:

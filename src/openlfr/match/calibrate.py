@@ -24,6 +24,7 @@ import hashlib
 import io
 import json
 import math
+import os
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -38,11 +39,15 @@ from openlfr.config import ScoringConfig
 from openlfr.errors import EmbedderMismatchError, ImageError, WatchlistError
 from openlfr.match import matcher
 from openlfr.match import normalise as norm
+from openlfr.match.archive import read_members, write_members
 from openlfr.match.normalise import Floats
 from openlfr.match.scoring import ScoredGallery, Scoring, build_scoring
-from openlfr.match.watchlist import Calibration, Normalisation, Watchlist, check_archive
+from openlfr.match.signing import SIGNATURE_MEMBER, FileSigning
+from openlfr.match.watchlist import Calibration, Normalisation, Watchlist
 
 COHORT_FORMAT = "openlfr-cohort"
+COHORT_VERSION = 1
+"""Version 1 files from before the version was recorded have no ``format_version`` (and no signature)."""
 # A cohort face this close to a watchlist template is the same photo: the cohort must hold no one listed.
 # Two cohort faces this close are the same photo too: a cohort must count each stranger's face once.
 SAME_PHOTO_DISTANCE = 0.05
@@ -70,11 +75,14 @@ class Cohort:
     """The second embedder's templates of the same faces (score fusion; None: one embedder)."""
     second_embedder: str = ""
 
-    def save(self, path: Path) -> Path:
-        buf = io.BytesIO()
-        np.save(buf, self.vectors, allow_pickle=False)
-        meta = {
+    def save(self, path: Path, signing: FileSigning | None = None) -> Path:
+        """Write the cohort to ``path`` atomically (a temporary file moved over it) and signed (``signing``;
+        default: the key the ``LFR_*`` settings name)."""
+        path = Path(path)
+        signing = signing or FileSigning.from_environment()
+        meta: dict[str, object] = {
             "format": COHORT_FORMAT,
+            "format_version": COHORT_VERSION,
             "embedder": self.embedder,
             "source": self.source,
             "created_at": self.created_at.isoformat(),
@@ -82,33 +90,44 @@ class Cohort:
             "image_sha256": list(self.image_sha256),
             "groups": list(self.groups),
         }
+        members = {"vectors.npy": _npy(self.vectors.astype(np.float32))}
         if self.second is not None:
             meta["second_embedder"] = self.second_embedder
-        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr("cohort.json", json.dumps(meta, indent=2))
-            zf.writestr("vectors.npy", buf.getvalue())
-            if self.second is not None:
-                second = io.BytesIO()
-                np.save(second, self.second.astype(np.float32), allow_pickle=False)
-                zf.writestr("second_vectors.npy", second.getvalue())
+            members["second_vectors.npy"] = _npy(self.second.astype(np.float32))
+        members["cohort.json"] = json.dumps(meta, indent=2).encode("utf-8")
+        members[SIGNATURE_MEMBER] = signing.sign(members, COHORT_FORMAT, COHORT_VERSION)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            write_members(tmp, members)
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise WatchlistError(f"cannot write cohort {path}: {exc.strerror or exc}") from exc
+        finally:
+            tmp.unlink(missing_ok=True)
         return path
 
     @classmethod
-    def load(cls, path: Path) -> Cohort:
+    def load(cls, path: Path, signing: FileSigning | None = None) -> Cohort:
+        """Read a cohort file, refusing it unless its signature verifies (``signing``; default: the key the
+        ``LFR_*`` settings name)."""
+        path = Path(path)
+        signing = signing or FileSigning.from_environment()
         try:
-            with zipfile.ZipFile(path) as zf:
-                check_archive(zf, path)
-                meta = json.loads(zf.read("cohort.json"))
-                vectors = np.load(io.BytesIO(zf.read("vectors.npy")), allow_pickle=False)
-                second = None
-                if "second_embedder" in meta:
-                    second = np.load(io.BytesIO(zf.read("second_vectors.npy")), allow_pickle=False)
+            members = read_members(path)
+            signing.verify(members, COHORT_FORMAT, path)
+            meta = json.loads(members["cohort.json"])
+            vectors = np.load(io.BytesIO(members["vectors.npy"]), allow_pickle=False)
+            second = None
+            if isinstance(meta, dict) and "second_embedder" in meta:
+                second = np.load(io.BytesIO(members["second_vectors.npy"]), allow_pickle=False)
         except FileNotFoundError as exc:
             raise WatchlistError(f"cohort file not found: {path}") from exc
         except (zipfile.BadZipFile, KeyError, ValueError, IsADirectoryError) as exc:
             raise WatchlistError(f"{path} is not an openlfr cohort file (make one with 'lfr cohort build')") from exc
         if not isinstance(meta, dict) or meta.get("format") != COHORT_FORMAT:
             raise WatchlistError(f"{path} is not an openlfr cohort file")
+        if meta.get("format_version", COHORT_VERSION) != COHORT_VERSION:
+            raise WatchlistError(f"{path} is cohort format version {meta.get('format_version')}; this openlfr reads 1")
         if vectors.ndim != 2 or not np.isfinite(vectors).all():
             raise WatchlistError(f"{path}: damaged cohort (its templates are not a finite matrix)")
         return cls(
@@ -121,6 +140,12 @@ class Cohort:
             None if second is None else second.astype(np.float32),
             str(meta.get("second_embedder", "")),
         )
+
+
+def _npy(array: NDArray[np.generic]) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, array, allow_pickle=False)
+    return buf.getvalue()
 
 
 def build_cohort(

@@ -5,6 +5,7 @@ A watchlist file (``.lfrw``) is a zip archive holding::
     manifest.json   format name and version, embedder identity, threshold, subjects, template records
     vectors.npy     N x D float32 templates, row i belongs to manifest.templates[i]
     faces/<id>.jpg  the aligned enrolment face of each template (shown beside an alert)
+    signature.json  an HMAC-SHA256 over every other member under the operator's key (match/signing.py)
 
 and, once calibrated with a cohort (version 2, ``manifest.normalisation``; see match/scoring.py)::
 
@@ -42,9 +43,11 @@ from openlfr.config import ScoringConfig
 from openlfr.errors import EmbedderMismatchError, WatchlistError, WatchlistFormatError
 from openlfr.match import normalise as norm
 from openlfr.match import second as second_set
+from openlfr.match.archive import read_members, write_members
 from openlfr.match.index import ExactIndex
 from openlfr.match.scoring import Fusion, ScoredGallery, Scoring
 from openlfr.match.second import SecondSet
+from openlfr.match.signing import SIGNATURE_MEMBER, FileSigning
 from openlfr.match.similarity import MIDPOINT, SCALE
 from openlfr.types import Category
 
@@ -281,26 +284,26 @@ class Watchlist:
         if why is not None:
             raise EmbedderMismatchError(f"watchlist '{self.name}' {why}")
 
-    def save(self, path: Path) -> Path:
-        """Write the watchlist to ``path`` atomically, and only what ``load`` accepts: it is written to a
-        temporary file in the same folder, read back by ``load``, then moved over ``path``; a crash or a
-        refusal leaves the old file as it was."""
+    def save(self, path: Path, signing: FileSigning | None = None) -> Path:
+        """Write the watchlist to ``path`` atomically, signed (``signing``; default: the key the ``LFR_*``
+        settings name), and only what ``load`` accepts: it is written to a temporary file in the same
+        folder, read back by ``load``, then moved over ``path``; a crash or a refusal leaves the old file
+        as it was."""
         path = Path(path)
-        buf = io.BytesIO()
-        np.save(buf, self.vectors.astype(np.float32), allow_pickle=False)
+        signing = signing or FileSigning.from_environment()
+        unfused = {"second_embedder"} if self.second is None else None
+        members = {
+            "manifest.json": self.manifest.model_dump_json(indent=2, exclude=unfused).encode("utf-8"),
+            "vectors.npy": _npy(self.vectors.astype(np.float32)),
+            **{f"faces/{template_id}.jpg": jpeg for template_id, jpeg in self.faces.items()},
+            **{name: _npy(array) for name, array in self.scoring_arrays().items()},
+            **{name: _npy(array) for name, array in (self.second.arrays() if self.second else {}).items()},
+        }
+        members[SIGNATURE_MEMBER] = signing.sign(members, FORMAT, self.manifest.format_version)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
-            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-                unfused = {"second_embedder"} if self.second is None else None
-                zf.writestr("manifest.json", self.manifest.model_dump_json(indent=2, exclude=unfused))
-                zf.writestr("vectors.npy", buf.getvalue())
-                for template_id, jpeg in self.faces.items():
-                    zf.writestr(f"faces/{template_id}.jpg", jpeg)
-                for name, array in self.scoring_arrays().items():
-                    zf.writestr(name, _npy(array))
-                for name, array in (self.second.arrays() if self.second is not None else {}).items():
-                    zf.writestr(name, _npy(array))
-            Watchlist.load(tmp)  # what the reader would refuse is never written
+            write_members(tmp, members)
+            Watchlist.load(tmp, signing=FileSigning(signing.key))  # what the reader would refuse is never written
             os.replace(tmp, path)
         except OSError as exc:
             raise WatchlistError(f"cannot write watchlist {path}: {exc.strerror or exc}") from exc
@@ -326,22 +329,24 @@ class Watchlist:
         return arrays
 
     @classmethod
-    def load(cls, path: Path, embedder: str | None = None, second: str | None = None) -> Watchlist:
-        """Read a watchlist file; with ``embedder``, refuse one enrolled by another embedder (or another
+    def load(
+        cls, path: Path, embedder: str | None = None, second: str | None = None, signing: FileSigning | None = None
+    ) -> Watchlist:
+        """Read a watchlist file, refusing it unless its signature verifies (``signing``; default: the key
+        the ``LFR_*`` settings name); with ``embedder``, refuse one enrolled by another embedder (or another
         second embedder than ``second``, None: none configured)."""
         path = Path(path)
+        signing = signing or FileSigning.from_environment()
         try:
-            with zipfile.ZipFile(path) as zf:
-                check_archive(zf, path)
-                raw = json.loads(zf.read("manifest.json"))
-                _check_format(raw, path)
-                manifest = Manifest.model_validate(raw)
-                vectors = np.load(io.BytesIO(zf.read("vectors.npy")), allow_pickle=False)
-                faces = {
-                    Path(n).stem: zf.read(n) for n in zf.namelist() if n.startswith("faces/") and n.endswith(".jpg")
-                }
-                scoring, stats = _read_scoring(zf, manifest)
-                fused = _read_second(zf, manifest)
+            members = read_members(path)
+            signing.verify(members, FORMAT, path)
+            raw = json.loads(members["manifest.json"])
+            _check_format(raw, path)
+            manifest = Manifest.model_validate(raw)
+            vectors = np.load(io.BytesIO(members["vectors.npy"]), allow_pickle=False)
+            faces = {Path(n).stem: b for n, b in members.items() if n.startswith("faces/") and n.endswith(".jpg")}
+            scoring, stats = _read_scoring(members, manifest)
+            fused = _read_second(members, manifest)
         except FileNotFoundError as exc:
             raise WatchlistError(f"watchlist file not found: {path}") from exc
         except IsADirectoryError as exc:
@@ -361,27 +366,6 @@ class Watchlist:
         if embedder is not None:
             watchlist.require_embedder(embedder, second)
         return watchlist
-
-
-MAX_ARCHIVE_BYTES = 4 << 30
-"""The most a watchlist or cohort file may inflate to (its members' sizes, from the zip's directory)."""
-MAX_ARCHIVE_RATIO = 100
-"""The most it may inflate by, once past 64 MiB: templates and JPEG faces barely compress (about 1.1x),
-the manifest about 5x; a zip bomb inflates by thousands."""
-
-
-def check_archive(zf: zipfile.ZipFile, path: Path) -> None:
-    """Refuse, from the zip's directory and before reading any member, an archive that would inflate past
-    ``MAX_ARCHIVE_BYTES`` or by more than ``MAX_ARCHIVE_RATIO`` (zipfile reads no more than a member's
-    declared size, so the directory bounds what is read)."""
-    members = zf.infolist()
-    inflated = sum(m.file_size for m in members)
-    packed = max(1, sum(m.compress_size for m in members))
-    if inflated > MAX_ARCHIVE_BYTES or (inflated > 64 << 20 and inflated / packed > MAX_ARCHIVE_RATIO):
-        raise WatchlistFormatError(
-            f"{path}: its {len(members)} members would inflate to {inflated:,} bytes from {packed:,} "
-            f"(limits {MAX_ARCHIVE_BYTES:,} bytes, {MAX_ARCHIVE_RATIO}x); refused before reading"
-        )
 
 
 TEMPLATE_LENGTH = (0.5, 2.0)
@@ -444,20 +428,22 @@ def _npy(array: NDArray[np.generic]) -> bytes:
     return buf.getvalue()
 
 
-def _read_scoring(zf: zipfile.ZipFile, manifest: Manifest) -> tuple[Scoring | None, NDArray[np.float64] | None]:
+def _read_scoring(
+    members: Mapping[str, bytes], manifest: Manifest
+) -> tuple[Scoring | None, NDArray[np.float64] | None]:
     if manifest.normalisation is None:
         return None, None
-    names = [n for n in zf.namelist() if n.endswith(".npy") and n != "vectors.npy" and "/" not in n]
-    arrays = {n: np.asarray(np.load(io.BytesIO(zf.read(n)), allow_pickle=False)) for n in names}
+    names = [n for n in members if n.endswith(".npy") and n != "vectors.npy" and "/" not in n]
+    arrays = {n: np.asarray(np.load(io.BytesIO(members[n]), allow_pickle=False)) for n in names}
     return scoring_from_arrays(manifest, arrays)
 
 
-def _read_second(zf: zipfile.ZipFile, manifest: Manifest) -> SecondSet | None:
+def _read_second(members: Mapping[str, bytes], manifest: Manifest) -> SecondSet | None:
     fused = manifest.second_embedder
     if fused is None:
         return None
-    names = [n for n in zf.namelist() if n.startswith(second_set.PREFIX) and n.endswith(".npy")]
-    arrays = {n: np.asarray(np.load(io.BytesIO(zf.read(n)), allow_pickle=False)) for n in names}
+    names = [n for n in members if n.startswith(second_set.PREFIX) and n.endswith(".npy")]
+    arrays = {n: np.asarray(np.load(io.BytesIO(members[n]), allow_pickle=False)) for n in names}
     n = fused.normalisation
     config, checksum = (None, "") if n is None else (n.config, n.cohort_checksum)
     return second_set.from_arrays(fused.embedder, config, checksum, arrays)

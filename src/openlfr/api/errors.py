@@ -47,6 +47,7 @@ STATUS: dict[type[e.OpenLFRError], int] = {
     e.WatchlistError: 422,
     e.UncalibratedError: 409,
     e.EmbedderMismatchError: 409,
+    e.SigningKeyError: 503,
     e.ConfigError: 422,
     e.SourceError: 422,
     e.StoreKeyError: 503,

@@ -1,4 +1,4 @@
-"""``lfr cohort build``: templates of people known not to be on any watchlist, for calibration."""
+"""``lfr cohort build|sign``: templates of people known not to be on any watchlist, for calibration."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from typing import Annotated
 import typer
 
 from openlfr.analysis import FaceAnalyzer
-from openlfr.cli.common import console, progress, settings
+from openlfr.cli.common import console, file_signing, progress, settings
 from openlfr.errors import OpenLFRError
 from openlfr.ingest.images import iter_image_paths
-from openlfr.match.calibrate import build_cohort
+from openlfr.match.calibrate import Cohort, build_cohort
 from openlfr.text import term
 
 app = typer.Typer(
@@ -51,12 +51,29 @@ def build(
     if not paths:
         raise OpenLFRError("no images found in the given inputs")
     groups = _read_groups(labels) if labels is not None else None
+    signing = file_signing()
+    signing.require_key()  # before embedding, not after
     analyzer = FaceAnalyzer(settings())
     with progress() as bar:
         task = bar.add_task("embedding cohort", total=len(paths))
         cohort, skipped = build_cohort(paths, analyzer, source, progress=lambda _: bar.advance(task), groups=groups)
-    cohort.save(output)
+    cohort.save(output, signing)
     console.print(f"wrote {term(output)}: {cohort.vectors.shape[0]} faces ({skipped} images without a face skipped)")
+
+
+@app.command(
+    "sign", epilog="Example:\n\n  lfr cohort sign fairface.lfrc   (one made before signing, or signed with another key)"
+)
+def sign(
+    cohort: Annotated[Path, typer.Argument(help="A cohort file made by 'lfr cohort build'.")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here (default: in place).")] = None,
+) -> None:
+    """Sign a cohort file that you have checked with this machine's signing key: one written before files
+    were signed, or signed with another key. It is read as --trust-unsigned reads it (logged)."""
+    signing = file_signing(True)
+    key = signing.require_key()
+    path = Cohort.load(cohort, signing).save(output or cohort, signing)
+    console.print(f"signed {term(path)} with key {key.key_id}")
 
 
 def _read_groups(path: Path) -> dict[str, str]:

@@ -8,12 +8,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
+import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from openlfr.config import Settings, load_settings
+from openlfr.match.signing import FileSigning
 
 if TYPE_CHECKING:
     from openlfr.store.db import Store
@@ -38,6 +40,40 @@ def settings() -> Settings:
     if STATE.loaded is None:
         STATE.loaded = load_settings(STATE.config_path)
     return STATE.loaded
+
+
+TrustUnsigned = Annotated[
+    bool,
+    typer.Option(
+        "--trust-unsigned",
+        help="Read watchlist and cohort files whose signature is missing, altered or made with another key "
+        "(each one logged as a warning); only for a file you have checked.",
+    ),
+]
+
+
+def file_signing(trust_unsigned: bool = False) -> FileSigning:
+    """How this command signs the files it writes and checks those it reads: the settings' key, and
+    trusting files that fail the check where ``--trust-unsigned`` (or ``signing.trust_unsigned``) says so."""
+    signing = FileSigning.from_settings(settings())
+    if trust_unsigned and not signing.trust_unsigned:
+        signing = FileSigning(signing.key, trust_unsigned=True)
+    if signing.trust_unsigned:
+        err_console.print(
+            "[bold yellow]TRUSTING UNSIGNED FILES:[/] watchlist and cohort files that fail their signature check "
+            "are read anyway (each one is logged)",
+            highlight=False,
+        )
+    return signing
+
+
+def with_trust(cfg: Settings, trust_unsigned: bool) -> Settings:
+    """``cfg`` with ``signing.trust_unsigned`` set where ``--trust-unsigned`` was given (for a live run,
+    which reads its watchlist itself)."""
+    if not trust_unsigned:
+        return cfg
+    file_signing(True)  # says so, loudly
+    return cfg.model_copy(update={"signing": cfg.signing.model_copy(update={"trust_unsigned": True})})
 
 
 def progress() -> Progress:

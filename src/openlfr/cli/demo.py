@@ -27,6 +27,7 @@ from openlfr.config import CameraConfig, Settings
 from openlfr.ingest.images import iter_image_paths
 from openlfr.live.app import LiveApp
 from openlfr.match.enrol import enrol
+from openlfr.match.signing import FileSigning, SigningKey
 from openlfr.match.sources import from_csv
 from openlfr.match.watchlist import Watchlist
 from openlfr.search.stills import search_images
@@ -74,7 +75,7 @@ def demo_command(
         with progress() as bar:
             task = bar.add_task("enrolling", total=len(items))
             watchlist, report = enrol(items, analyzer, name="demo", progress=lambda _: bar.advance(task))
-        watchlist.save(out / "demo.lfrw")
+        watchlist.save(out / "demo.lfrw", _demo_signing(cfg))
         print_report(report)
         alerts = _watch(cfg, watchlist, root / "video" / "walkthrough.mp4", fast)
         console.rule("3. Search the still photos (retrospective)")
@@ -98,6 +99,19 @@ def demo_command(
         )
         if keep:
             console.print(f"watchlist and face crops kept in {term(keep)}")
+
+
+def _demo_signing(cfg: Settings) -> FileSigning:
+    """The configured signing key, or (a fresh machine has none) a throwaway one, said so: the demo
+    watchlist is used from memory, and a kept copy is then read only with --trust-unsigned."""
+    signing = FileSigning.from_settings(cfg)
+    if signing.key is not None:
+        return signing
+    console.print(
+        "[bold yellow]DEMO:[/] no signing key is configured ([signing] key_file or LFR_SIGNING__KEY): the demo "
+        "watchlist file is signed with a throwaway key"
+    )
+    return FileSigning(SigningKey.generate())
 
 
 def _watch(cfg: Settings, watchlist: Watchlist, clip: Path, fast: bool) -> list[Alert]:

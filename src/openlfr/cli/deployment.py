@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from openlfr.cli import deployment_run
-from openlfr.cli.common import console, settings
+from openlfr.cli.common import TrustUnsigned, console, file_signing, settings
 from openlfr.cli.stored import JsonOption, actor, opened, parse_time, print_json, when
 from openlfr.config import CameraConfig
 from openlfr.deploy.lifecycle import MIN_JUSTIFICATION, Deployments
@@ -185,11 +185,12 @@ def watchlist_command(
         list[str] | None,
         typer.Option(help="SUBJECT=JUSTIFICATION for a person under 18 (repeat); without one it cannot go live."),
     ] = None,
+    trust_unsigned: TrustUnsigned = False,
 ) -> None:
     """Import a watchlist as this deployment's own (templates and faces encrypted). Only before it is
     live; a change to an authorised deployment needs authorising again."""
     children = dict(_pair(u) for u in under_18 or [])
-    wl = Watchlist.load(watchlist)
+    wl = Watchlist.load(watchlist, signing=file_signing(trust_unsigned))
     with opened() as store:
         dep = Deployments(store).set_watchlist(deployment_id, wl, actor(), under_18=children)
     console.print(f"{term(dep.id)}: watchlist '{term(wl.name)}', {len(dep.entries)} entries; status {dep.status.value}")

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from openlfr.analysis import FaceAnalyzer
-from openlfr.cli.common import console, err_console, progress, settings
+from openlfr.cli.common import console, err_console, file_signing, progress, settings
 from openlfr.match.enrol import EnrolmentReport, enrol
 from openlfr.match.sources import collect
 from openlfr.match.watchlist import SUFFIX
@@ -54,6 +54,8 @@ def enrol_command(
     """Enrol subjects' images into a watchlist, rejecting each unusable image with its reason."""
     expiry: date | None = expires.date() if expires else None
     items = collect(source, allow_outside, category=category, reason=reason, image_source=image_source, expires=expiry)
+    signing = file_signing()
+    signing.require_key()  # before enrolling, not after
     analyzer = FaceAnalyzer(settings())
     with progress() as bar:
         task = bar.add_task("enrolling", total=len(items))
@@ -64,7 +66,7 @@ def enrol_command(
             threshold=threshold,
             progress=lambda _: bar.advance(task),
         )
-    path = watchlist.save(output)
+    path = watchlist.save(output, signing)
     print_report(result)
     if report is not None:
         report.write_text(json.dumps(asdict(result), indent=2), encoding="utf-8")

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from openlfr.cli.common import console, settings
+from openlfr.cli.common import TrustUnsigned, console, file_signing, settings
 from openlfr.cli.eval_common import TERMINAL, wrote
 from openlfr.cli.eval_options import DEFAULT_SHARED, OutDir, Seed, SharedData
 from openlfr.eval.live import COLUMNS
@@ -62,12 +62,13 @@ def live_command(
         float | None, typer.Option(help="Run the peer on the first N seconds only (it manages 2-4 fps).")
     ] = None,
     seed: Seed = 0,
+    trust_unsigned: TrustUnsigned = False,
 ) -> None:
     """Run the live pipeline over a scene and score it against the ground truth: per-pass TPIR, FPIR per
     face seen, alert delay and latency, duplicate alerts; with face_recognition on every frame beside it."""
     truth = read_truth(scene)
     cfg = settings()
-    wl = Watchlist.load(watchlist)
+    wl = Watchlist.load(watchlist, signing=file_signing(trust_unsigned))
     problem = wl.calibration_problem()
     if problem is not None:  # an evaluation measures the watchlist as given; a deployment would refuse it
         console.print(f"[yellow]note:[/] {term(problem)}: measured as is (lfr watch would refuse it)")

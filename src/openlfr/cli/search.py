@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from openlfr.analysis import FaceAnalyzer
-from openlfr.cli.common import console, progress, settings
+from openlfr.cli.common import TrustUnsigned, console, file_signing, progress, settings
 from openlfr.errors import OpenLFRError
 from openlfr.ingest.images import iter_image_paths
 from openlfr.match.watchlist import Watchlist
@@ -37,6 +37,7 @@ def search_command(
     top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, max=100, help="Candidates per face.")] = 5,
     output_format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table or jsonl.")] = OutputFormat.TABLE,
     save_crops: Annotated[Path | None, typer.Option(help="Save each face's crop into this folder.")] = None,
+    trust_unsigned: TrustUnsigned = False,
 ) -> None:
     """Find every face in the images and rank the watchlist subjects it may be.
 
@@ -44,7 +45,8 @@ def search_command(
     the probe quality rule; candidates are listed anyway, for a person to review."""
     cfg = settings()
     analyzer = FaceAnalyzer(cfg)
-    wl = Watchlist.load(watchlist, embedder=analyzer.embedder.identity, second=analyzer.second_identity)
+    identity, second = analyzer.embedder.identity, analyzer.second_identity
+    wl = Watchlist.load(watchlist, embedder=identity, second=second, signing=file_signing(trust_unsigned))
     paths = list(iter_image_paths(inputs))
     if not paths:
         raise OpenLFRError("no images found in the given inputs")

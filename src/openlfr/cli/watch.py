@@ -12,7 +12,7 @@ from rich.live import Live
 from rich.logging import RichHandler
 from rich.table import Table
 
-from openlfr.cli.common import err_console, settings, stop_on_signals
+from openlfr.cli.common import TrustUnsigned, err_console, settings, stop_on_signals, with_trust
 from openlfr.config import (
     CameraConfig,
     FileSinkConfig,
@@ -61,6 +61,7 @@ def watch_command(
             "otherwise); logged as an error and recorded in every alert and the metrics.",
         ),
     ] = False,
+    trust_unsigned: TrustUnsigned = False,
 ) -> None:
     """Watch camera streams for the people on a watchlist and raise an alert for each one seen.
 
@@ -71,7 +72,7 @@ def watch_command(
         level=logging.INFO, format="%(message)s", handlers=[RichHandler(console=err_console, show_path=False)]
     )
     base = settings()
-    cfg = _with_overrides(base, sources, fps, fast, alerts_file, webhook, metrics_port)
+    cfg = with_trust(_with_overrides(base, sources, fps, fast, alerts_file, webhook, metrics_port), trust_unsigned)
     if allow_uncalibrated:
         cfg = cfg.model_copy(update={"live": cfg.live.model_copy(update={"allow_uncalibrated": True})})
     app = LiveApp(cfg, watchlist)

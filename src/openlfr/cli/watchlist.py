@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 from rich.table import Table
 
 from openlfr.analysis import FaceAnalyzer
-from openlfr.cli.common import console, err_console, progress, settings
+from openlfr.cli.common import TrustUnsigned, console, err_console, file_signing, progress, settings
 from openlfr.embed.base import embedders
 from openlfr.errors import OpenLFRError
 from openlfr.match import second as second_set
@@ -57,14 +57,17 @@ def calibrate_command(
     allow_outside: Annotated[
         bool, typer.Option("--allow-outside", help="--mated: accept image paths outside the manifest's folder.")
     ] = False,
+    trust_unsigned: TrustUnsigned = False,
 ) -> None:
     """Normalise the watchlist's scores against a cohort of people not on it, and set its threshold for a
     target false-alert rate (FPIR) at its real size, measured on that cohort; record both. Live matching
     refuses a watchlist whose threshold was not calibrated this way for its embedder and normalisation."""
     if normalisation not in ("config", "none"):
         raise typer.BadParameter(f"--normalisation takes config or none, got {normalisation!r}")
-    wl = Watchlist.load(watchlist)
-    faces = Cohort.load(cohort)
+    signing = file_signing(trust_unsigned)
+    signing.require_key()  # the calibrated watchlist is written signed
+    wl = Watchlist.load(watchlist, signing=signing)
+    faces = Cohort.load(cohort, signing)
     if normalisation == "config":
         wl = normalise(wl, faces, settings().match.normalisation)
     elif wl.second is not None:
@@ -74,7 +77,7 @@ def calibrate_command(
         wl = Watchlist(manifest=plain, vectors=wl.vectors, faces=wl.faces)
     probes, second = _mated(mated, allow_outside) if mated is not None else (None, None)
     c = calibrate(wl, faces, fpir, probes, second)
-    apply(wl, c).save(output or watchlist)
+    apply(wl, c).save(output or watchlist, signing)
     console.print(f"scores: {c.scoring}")
     if c.expected_tpir is not None:
         console.print(f"expected TPIR (mated photos found at the threshold): {c.expected_tpir:.3f}")
@@ -92,9 +95,9 @@ def calibrate_command(
 
 
 @app.command("show", epilog="Example:\n\n  lfr watchlist show event.lfrw")
-def show(watchlist: WatchlistArg) -> None:
+def show(watchlist: WatchlistArg, trust_unsigned: TrustUnsigned = False) -> None:
     """Print a watchlist's embedder, threshold and every subject with its grounds and templates."""
-    wl = Watchlist.load(watchlist)
+    wl = Watchlist.load(watchlist, signing=file_signing(trust_unsigned))
     m = wl.manifest
     console.print(
         f"[bold]{term(m.name)}[/]  format v{m.format_version}, created {m.created_at:%Y-%m-%d %H:%M} UTC\n"
@@ -155,10 +158,10 @@ def problems(wl: Watchlist, embedder_identity: str | None, second_identity: str 
     "check",
     epilog="Example:\n\n  lfr watchlist check event.lfrw   (exit status 0 when fit to deploy, 1 otherwise)",
 )
-def check(watchlist: WatchlistArg) -> None:
+def check(watchlist: WatchlistArg, trust_unsigned: TrustUnsigned = False) -> None:
     """Check that every entry has a category, reason, image source and a future expiry, and that the
     watchlist was made by the configured embedder. Exits 1 and lists the problems if not."""
-    wl = Watchlist.load(watchlist)
+    wl = Watchlist.load(watchlist, signing=file_signing(trust_unsigned))
     second: str | None = None
     try:
         identity: str | None = embedders.create(settings().embedder).identity
@@ -174,6 +177,24 @@ def check(watchlist: WatchlistArg) -> None:
         console.print(f"[red]problem[/]: {term(p)}", highlight=False)
     console.print(f"{len(found)} problem(s) in {term(wl.name)}")
     raise typer.Exit(1)
+
+
+@app.command(
+    "sign",
+    epilog="Example:\n\n  lfr watchlist sign event.lfrw   (one made before signing, or signed with another key)",
+)
+def sign(
+    watchlist: WatchlistArg,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here (default: in place).")] = None,
+) -> None:
+    """Sign a watchlist file that you have checked with this machine's signing key: one written before files
+    were signed, or signed with another key. It is read as --trust-unsigned reads it (logged), and every
+    check of its content still applies."""
+    signing = file_signing(True)
+    signing.require_key()
+    wl = Watchlist.load(watchlist, signing=signing)
+    path = wl.save(output or watchlist, signing)
+    console.print(f"signed {term(path)} with key {signing.require_key().key_id}")
 
 
 def _mated(

@@ -26,6 +26,7 @@ from openlfr.ingest.images import IMAGE_SUFFIXES, decode_image
 from openlfr.match import sources
 from openlfr.match.calibrate import Cohort, apply, calibrate, normalise
 from openlfr.match.enrol import EnrolmentReport, enrol
+from openlfr.match.signing import FileSigning
 from openlfr.match.watchlist import Watchlist
 
 
@@ -165,11 +166,16 @@ def _plain_name(name: str) -> bool:
 
 
 def calibrate_upload(
-    watchlist: Watchlist, cohort_dir: Path | None, name: str, fpir: float, scoring: ScoringConfig
+    watchlist: Watchlist,
+    cohort_dir: Path | None,
+    name: str,
+    fpir: float,
+    scoring: ScoringConfig,
+    signing: FileSigning,
 ) -> Watchlist:
     """``watchlist`` normalised against the server's cohort file ``name`` and calibrated for ``fpir``
     at its real size (as ``lfr watchlist calibrate`` does). The name is a plain file name in
-    ``cohort_dir``, never a path."""
+    ``cohort_dir``, never a path; the file must verify under the server's signing key (``signing``)."""
     if cohort_dir is None:
         raise UploadRefusedError(
             "this server offers no calibration cohort ([api] cohort_dir is not set): set the threshold by hand",
@@ -181,6 +187,6 @@ def calibrate_upload(
             f"no cohort named {name!r} on this server; offered: {', '.join(offered) or 'none'}",
             problems=[f"cohort: {name!r} is not one of {', '.join(offered) or 'none'}"],
         )
-    cohort = Cohort.load(cohort_dir / name)
+    cohort = Cohort.load(cohort_dir / name, signing)
     normalised = normalise(watchlist, cohort, scoring)
     return apply(normalised, calibrate(normalised, cohort, fpir))

@@ -23,6 +23,7 @@ from openlfr.errors import ConfigError, UncalibratedError
 from openlfr.ingest.video import open_source
 from openlfr.live.pipeline import CameraPipeline
 from openlfr.live.recognise import LocalRecogniser, TrackRecogniser
+from openlfr.match.signing import FileSigning
 from openlfr.match.watchlist import Watchlist
 from openlfr.metrics import MetricsSnapshot, describe, serve_prometheus
 
@@ -122,7 +123,8 @@ class LiveApp:
             watchlist = self._watchlist
             watchlist.require_embedder(identity, second)
         else:
-            watchlist = Watchlist.load(self._watchlist, embedder=identity, second=second)
+            signing = FileSigning.from_settings(self.settings)
+            watchlist = Watchlist.load(self._watchlist, embedder=identity, second=second, signing=signing)
         watchlist.fusion  # noqa: B018 - a fused watchlist must be normalised, override or not
         problem = watchlist.calibration_problem()
         if problem is None:

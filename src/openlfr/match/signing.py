@@ -125,12 +125,17 @@ class FileSigning:
         """From ``LFR_*`` settings alone (what the Python API uses when a caller passes none)."""
         return cls.from_settings(load_settings())
 
-    def sign(self, members: Mapping[str, bytes], kind: str, version: int) -> bytes:
-        """The ``signature.json`` member for a file of ``kind`` and format ``version`` holding ``members``."""
+    def require_key(self) -> SigningKey:
+        """The key files are signed with (SigningKeyError when none is configured: check before long work)."""
         if self.key is None:
             raise SigningKeyError(f"cannot write a signed file: {_NO_KEY}")
-        body = _body(members, kind, version, self.key.key_id)
-        return json.dumps({**body, "mac": _mac(self.key, body)}, indent=2, sort_keys=True).encode("utf-8")
+        return self.key
+
+    def sign(self, members: Mapping[str, bytes], kind: str, version: int) -> bytes:
+        """The ``signature.json`` member for a file of ``kind`` and format ``version`` holding ``members``."""
+        key = self.require_key()
+        body = _body(members, kind, version, key.key_id)
+        return json.dumps({**body, "mac": _mac(key, body)}, indent=2, sort_keys=True).encode("utf-8")
 
     def verify(self, members: Mapping[str, bytes], kind: str, path: Path) -> None:
         """Refuse (``FileSignatureError``) ``members`` of the file at ``path`` unless signed, as a file of

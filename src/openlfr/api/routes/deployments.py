@@ -17,6 +17,7 @@ from openlfr.deploy.runner import CameraStatus
 from openlfr.deploy.upload import UploadedFile, calibrate_upload, enrol_upload, unpack_zip
 from openlfr.deploy.views import DeploymentView
 from openlfr.errors import RequestLimitError
+from openlfr.match.signing import FileSigning
 from openlfr.status import DeploymentStatus
 
 router = APIRouter(prefix="/api/v1", tags=["deployments"])
@@ -85,8 +86,8 @@ async def upload_watchlist(
     def work() -> WatchlistUploaded:
         watchlist, report = enrol_upload(files, sheet, name, ctx.analyzer(), limits)
         if cohort is not None:  # before anything is stored: a refused calibration stores nothing
-            scoring = ctx.settings.match.normalisation
-            watchlist = calibrate_upload(watchlist, limits.cohort_dir, cohort, fpir, scoring)
+            scoring, signing = ctx.settings.match.normalisation, FileSigning.from_settings(ctx.settings)
+            watchlist = calibrate_upload(watchlist, limits.cohort_dir, cohort, fpir, scoring, signing)
         view = ctx.deployments.set_watchlist(deployment_id, watchlist, who.actor, under_18=children)
         if cohort is not None:
             view = ctx.deployments.set_threshold(deployment_id, who.actor)  # the calibrated one

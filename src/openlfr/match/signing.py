@@ -150,9 +150,9 @@ class FileSigning:
     def _check(self, members: Mapping[str, bytes], kind: str, path: Path) -> None:
         raw = members.get(SIGNATURE_MEMBER)
         if raw is None:
+            command = "lfr cohort sign" if kind.endswith("cohort") else "lfr watchlist sign"
             raise FileSignatureError(
-                f"{path} is not signed: refused (sign it after checking it with 'lfr watchlist sign' or "
-                "'lfr cohort sign', or pass --trust-unsigned)",
+                f"{path} is not signed: refused (check it, then sign it with '{command}'; or pass --trust-unsigned)",
                 reason="unsigned",
             )
         if self.key is None:
@@ -172,9 +172,7 @@ class FileSigning:
             raise FileSignatureError(f"{path}: its signature was altered: refused", reason="altered")
         changed = _changes(record["members"], members)
         if changed:
-            raise FileSignatureError(
-                f"{path} was altered after it was signed ({changed}): refused", reason="altered", local_key_id=local
-            )
+            raise FileSignatureError(f"{path} was altered after it was signed ({changed}): refused", reason="altered")
         if record["format"] != kind:
             raise FileSignatureError(
                 f"{path} is signed as an {record['format']} file, not an {kind} file: refused", reason="altered"

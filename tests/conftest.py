@@ -27,8 +27,8 @@ from openlfr.analysis import FaceAnalyzer
 from openlfr.assets import demo_dir
 from openlfr.config import StoreConfig
 from openlfr.match.enrol import enrol
-from openlfr.match.sources import from_csv
 from openlfr.match.signing import SigningKey
+from openlfr.match.sources import from_csv
 from openlfr.match.watchlist import Watchlist
 from openlfr.store.crypto import generate_key
 from openlfr.store.db import Store

@@ -1,5 +1,6 @@
 """A watchlist uploaded through the API and calibrated against a cohort the server offers: the
-deployment's threshold is then the calibrated one; an unknown or path-like cohort name stores nothing."""
+deployment's threshold is then the calibrated one; an unknown or path-like cohort name, or a cohort file
+signed with another key, stores nothing."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from openlfr.analysis import FaceAnalyzer
 from openlfr.auth.roles import Role
 from openlfr.config import StoreConfig
 from openlfr.match.calibrate import build_cohort
+from openlfr.match.signing import FileSigning, SigningKey
 from openlfr.store.db import Store
 from serving import ServedApp, serve
 
@@ -35,6 +37,7 @@ def offering(tmp_path: Path, sqlite_store: Store, shared_data: Path, analyzer: F
     cohorts = tmp_path / "cohorts"
     cohorts.mkdir()
     cohort.save(cohorts / "fairface150.lfrc")
+    cohort.save(cohorts / "elsewhere.lfrc", FileSigning(SigningKey.generate()))  # another site's key
     settings = api_settings(StoreConfig(data_dir=tmp_path / "data", dev_mode=True), cohort_dir=cohorts)
     with serve(settings, sqlite_store) as served:
         yield served
@@ -68,6 +71,9 @@ def test_an_upload_calibrated_against_a_server_cohort(offering: ServedApp, demo:
         r = c.post(url, files=files, data={"cohort": bad, "fpir": "0.05"})
         assert r.status_code == 422 and r.json()["error"] == "upload_refused", r.text
         assert "fairface150.lfrc" in r.json()["message"], "the refusal names what is offered"
+    r = c.post(url, files=files, data={"cohort": "elsewhere.lfrc", "fpir": "0.05"})
+    assert r.status_code == 422 and r.json()["error"] == "file_signature", r.text
+    assert "this machine holds key" in r.json()["message"]
     assert c.get(f"/api/v1/deployments/{dep}").json()["entries"] == [], "a refused calibration stores nothing"
 
     r = c.post(url, files=files, data={"cohort": "fairface150.lfrc", "fpir": "0.05"})

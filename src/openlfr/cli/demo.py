@@ -108,7 +108,7 @@ def _demo_signing(cfg: Settings) -> FileSigning:
     if signing.key is not None:
         return signing
     console.print(
-        "[bold yellow]DEMO:[/] no signing key is configured ([signing] key_file or LFR_SIGNING__KEY): the demo "
+        "[bold yellow]DEMO:[/] no signing key is configured (\\[signing] key_file or LFR_SIGNING__KEY): the demo "
         "watchlist file is signed with a throwaway key"
     )
     return FileSigning(SigningKey.generate())

@@ -41,6 +41,7 @@ SIGNATURE_MEMBER = "signature.json"
 SCHEME = "openlfr-hmac-sha256/1"
 KEY_BYTES = 32
 DEV_KEY_FILE = "dev-only-signing.key"
+_TRUST_HINT = "; or pass --trust-unsigned"
 _NO_KEY = (
     "no signing key for watchlist and cohort files: set LFR_SIGNING__KEY or signing.key_file to a key made by "
     "'lfr store keygen' (not the store's own key), or store.dev_mode=true for development only"
@@ -145,24 +146,25 @@ class FileSigning:
         except (FileSignatureError, SigningKeyError) as exc:
             if not self.trust_unsigned:
                 raise
-            log.warning("UNVERIFIED FILE TRUSTED (--trust-unsigned / signing.trust_unsigned): %s", exc.message)
+            why = exc.message.replace(_TRUST_HINT, "").replace(": refused", "")  # it is not, here
+            log.warning("UNVERIFIED FILE TRUSTED (--trust-unsigned / signing.trust_unsigned): %s", why)
 
     def _check(self, members: Mapping[str, bytes], kind: str, path: Path) -> None:
         raw = members.get(SIGNATURE_MEMBER)
         if raw is None:
             command = "lfr cohort sign" if kind.endswith("cohort") else "lfr watchlist sign"
             raise FileSignatureError(
-                f"{path} is not signed: refused (check it, then sign it with '{command}'; or pass --trust-unsigned)",
+                f"{path} is not signed: refused (check it, then sign it with '{command}'{_TRUST_HINT})",
                 reason="unsigned",
             )
         if self.key is None:
-            raise SigningKeyError(f"cannot verify {path}: {_NO_KEY}; or pass --trust-unsigned")
+            raise SigningKeyError(f"cannot verify {path}: {_NO_KEY}{_TRUST_HINT}")
         record = _record(raw, path)
         local = self.key.key_id
         if record["key_id"] != local:
             raise FileSignatureError(
                 f"{path} was signed with key {record['key_id']}, this machine holds key {local}: refused (verify "
-                "it with the key that signed it, or sign it here after checking it)",
+                f"it with the key that signed it, or check it and sign it here{_TRUST_HINT})",
                 reason="wrong_key",
                 signed_key_id=str(record["key_id"]),
                 local_key_id=local,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import threading
 import time
+import zipfile
 from pathlib import Path
 
 import psutil
@@ -13,8 +14,8 @@ import pytest
 from doubles import CollectingSink
 from match.test_second import TINY_DIM, build_fused
 from openlfr.analysis import FaceAnalyzer
-from openlfr.config import CameraConfig, LiveConfig, Settings
-from openlfr.errors import EmbedderMismatchError, UncalibratedError
+from openlfr.config import CameraConfig, LiveConfig, Settings, SigningConfig
+from openlfr.errors import EmbedderMismatchError, FileSignatureError, UncalibratedError
 from openlfr.live.app import LiveApp
 from openlfr.match import matcher
 from openlfr.match.calibrate import apply, build_cohort, calibrate
@@ -106,6 +107,23 @@ def test_an_uncalibrated_threshold_is_refused_unless_overridden(demo: Path, demo
     assert alerts, "the demo clip shows people on the demo watchlist"
     assert all(a.uncalibrated for a in alerts)
     assert all(s.uncalibrated for s in app.snapshots())
+
+
+def test_a_live_run_refuses_an_unsigned_watchlist_file_unless_trusted(
+    demo: Path, demo_watchlist: Watchlist, tmp_path: Path
+) -> None:
+    signed = demo_watchlist.save(tmp_path / "w.lfrw")
+    unsigned = tmp_path / "unsigned.lfrw"
+    with zipfile.ZipFile(signed) as src, zipfile.ZipFile(unsigned, "w") as dst:
+        for name in src.namelist():
+            if name != "signature.json":
+                dst.writestr(name, src.read(name))
+    camera = CameraConfig(id="demo", source=str(demo / "video" / "walkthrough.mp4"), realtime=False)
+    with pytest.raises(FileSignatureError, match="is not signed"):
+        LiveApp(Settings(), unsigned, [camera], sink=CollectingSink()).start()
+    trusting = Settings(signing=SigningConfig(trust_unsigned=True))
+    with pytest.raises(UncalibratedError):  # read, and on to the next check
+        LiveApp(trusting, unsigned, [camera], sink=CollectingSink()).start()
 
 
 def test_a_fused_watchlist_runs_live_with_both_embedders(

@@ -36,9 +36,7 @@ def lfr(
         ["watchlist", "show"],
         ["watchlist", "check"],
         ["watchlist", "calibrate"],
-        ["watchlist", "sign"],
         ["cohort", "build"],
-        ["cohort", "sign"],
     ],
 )
 def test_every_command_has_help_with_an_example(command: list[str]) -> None:

@@ -89,9 +89,10 @@ def test_a_signed_watchlist_and_cohort_load_and_name_the_key(
         (_swap_rows, r"altered after it was signed \(vectors\.npy changed\)"),  # names Obama as Biden
         (_threshold_zero, r"altered after it was signed \(manifest\.json changed\)"),  # everyone a match
         (lambda m: m.update({"faces/extra.jpg": b"x"}), r"faces/extra\.jpg added"),
+        (lambda m: m.update({"faces/\x1b[2Jx.jpg": b"x"}), r"faces/\\x1b\[2Jx\.jpg added"),  # escaped
         (lambda m: m.pop(sorted(n for n in m if n.startswith("faces/"))[0]), r"faces/\S+ removed"),
     ],
-    ids=["rows-swapped", "threshold-0", "member-added", "member-removed"],
+    ids=["rows-swapped", "threshold-0", "member-added", "escape-in-name", "member-removed"],
 )
 def test_an_edited_watchlist_is_refused(
     signed: Path, tmp_path: Path, edit: Callable[[Members], None], why: str

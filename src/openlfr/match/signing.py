@@ -27,6 +27,7 @@ import hmac
 import json
 import logging
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -203,6 +204,7 @@ def _record(raw: bytes, path: Path) -> dict[str, object]:
         or set(record) != set(fields)
         or any(not isinstance(record[k], t) for k, t in fields.items())
         or record["scheme"] != SCHEME
+        or re.fullmatch(r"[0-9a-f]{16}", record["key_id"]) is None
         or any(not isinstance(v, str) for v in record["members"].values())
     ):
         raise FileSignatureError(f"{path}: its signature is damaged or of an unknown scheme: refused", reason="altered")
@@ -213,9 +215,15 @@ def _changes(signed: object, members: Mapping[str, bytes]) -> str:
     """What differs between the signed digests and the members (empty when nothing does)."""
     assert isinstance(signed, dict)
     now = {n: hashlib.sha256(b).hexdigest() for n, b in members.items() if n != SIGNATURE_MEMBER}
-    parts = [f"{n} changed" for n in sorted(set(now) & set(signed)) if now[n] != signed[n]]
-    parts += [f"{n} added" for n in sorted(set(now) - set(signed))]
-    parts += [f"{n} removed" for n in sorted(set(signed) - set(now))]
+    parts = [f"{_plain(n)} changed" for n in sorted(set(now) & set(signed)) if now[n] != signed[n]]
+    parts += [f"{_plain(n)} added" for n in sorted(set(now) - set(signed))]
+    parts += [f"{_plain(n)} removed" for n in sorted(set(signed) - set(now))]
     if len(parts) > 3:
         parts = [*parts[:3], f"{len(parts) - 3} more"]
     return ", ".join(parts)
+
+
+def _plain(name: str) -> str:
+    """A member name from a hostile file as printable ASCII (control characters and the rest escaped), for
+    messages that also reach logs."""
+    return name.encode("unicode_escape").decode("ascii")

@@ -28,6 +28,7 @@ from pathlib import Path
 import httpx
 from pydantic import SecretStr
 
+from _signing import throwaway_signing_key
 from openlfr.analysis import FaceAnalyzer
 from openlfr.assets import demo_dir
 from openlfr.auth.roles import Role
@@ -145,6 +146,7 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def main() -> None:
+    throwaway_signing_key()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", default="1,10,100")
     parser.add_argument("--seconds", type=float, default=40.0)

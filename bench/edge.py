@@ -27,6 +27,7 @@ import cv2
 import uvicorn
 from pydantic import SecretStr
 
+from _signing import throwaway_signing_key
 from openlfr.analysis import FaceAnalyzer
 from openlfr.api.app import create_app
 from openlfr.auth.roles import Role
@@ -111,6 +112,7 @@ def frames_baseline(fps: float, quality: int) -> tuple[float, int, int, tuple[in
 
 
 def main() -> None:
+    throwaway_signing_key()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--fps", type=float, default=10.0)

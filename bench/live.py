@@ -52,6 +52,7 @@ import numpy as np
 import psutil
 
 import openlfr
+from _signing import throwaway_signing_key
 from openlfr.eval.live import PEER_TOLERANCE, AlertEvent, LiveScore, first_per_face, run_peer, score
 from openlfr.eval.scenes import Pass, SceneSpec, render
 
@@ -216,6 +217,7 @@ def peer_case(video: str, known_images: dict[str, str], seconds: float) -> dict[
 
 
 def main() -> None:
+    throwaway_signing_key()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a 20 s scene, 8 passes, peer on 6 s (~2-3 min)")
     parser.add_argument("--peer-seconds", type=float, help="face_recognition on the first N s (default 24, quick 6)")

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from _signing import throwaway_signing_key
 from openlfr.config import Settings
 from openlfr.match import matcher
 from openlfr.match.calibrate import Cohort, normalise
@@ -78,6 +79,7 @@ def per_face_ms(wl: Watchlist, probes: np.ndarray) -> np.ndarray:
 
 
 def main() -> None:
+    throwaway_signing_key()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cache", type=Path, required=True, help="an evaluation embedding cache (SQLite)")
     parser.add_argument("--subjects", type=int, default=10_000)

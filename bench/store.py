@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import SecretStr
 
+from _signing import throwaway_signing_key
 from openlfr.alert.rules import jpeg
 from openlfr.alert.sinks import create_file
 from openlfr.analysis import FaceAnalyzer
@@ -73,6 +74,7 @@ def _time(send: object, alerts: list[Alert]) -> np.ndarray:
 
 
 def main() -> None:
+    throwaway_signing_key()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--alerts", type=int, default=200)
     parser.add_argument("--postgres", help="SQLAlchemy URL of an empty PostgreSQL database to use")

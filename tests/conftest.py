@@ -31,6 +31,8 @@ from openlfr.store.db import Store
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
+pytest_plugins = ["peers"]  # full_disk: a real file system with no space left
+
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:

@@ -302,6 +302,16 @@ class WebhookSinkConfig(_Strict):
 SinkConfig = Annotated[StdoutSinkConfig | FileSinkConfig | WebhookSinkConfig, Field(discriminator="type")]
 
 
+class OutboxConfig(_Strict):
+    """Where alerts that a sink could not deliver are kept and retried (``alert/outbox.py``)."""
+
+    path: Path = Field(Path("lfr-outbox"), description="Folder of undelivered alerts (made when one is kept).")
+    max_alerts: int = Field(1000, ge=1, le=1_000_000, description="At most this many kept; beyond, an alert is lost.")
+    max_bytes: int = Field(256 * 2**20, ge=2**16, description="At most this many bytes kept.")
+    backoff_s: float = Field(1.0, gt=0.0, description="First wait before a retry; doubled each time.")
+    max_backoff_s: float = Field(60.0, gt=0.0, description="Longest wait between retries.")
+
+
 def _default_sinks() -> list[SinkConfig]:
     return [StdoutSinkConfig()]
 
@@ -316,6 +326,7 @@ class LiveConfig(_Strict):
     reconnect: ReconnectConfig = Field(default_factory=ReconnectConfig)
     tracker: TrackerConfig = Field(default_factory=TrackerConfig)
     sinks: list[SinkConfig] = Field(default_factory=_default_sinks)
+    outbox: OutboxConfig = Field(default_factory=OutboxConfig)
     embed_in_process: bool = Field(
         True, description="Embed in a worker process, so that detection and embedding use both cores."
     )

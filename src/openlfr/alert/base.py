@@ -180,8 +180,10 @@ class FanOut:
             try:
                 sink.send(alert)
             except Exception as exc:
-                # Isolation is the point: a full disk must not stop the webhook, nor the reverse.
-                log.exception("alert sink %s failed to take alert %s", key, alert.alert_id)
+                # Isolation is the point: a full disk must not stop the webhook, nor the reverse. An OSError
+                # (a full disk, a closed pipe) is one line; anything else is a bug, with its trace.
+                trace = not isinstance(exc, OSError)
+                log.error("alert sink %s failed to take alert %s: %s", key, alert.alert_id, exc, exc_info=trace)
                 with self._lock:
                     self._stats[key].failed += 1
                 self._failed(key, alert, failure_reason(exc))

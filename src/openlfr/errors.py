@@ -180,6 +180,18 @@ class AuditChainError(StoreError):
     code = "audit_chain_broken"
 
 
+class RetentionFloorError(OpenLFRError):
+    """A purge, or a run's settings, asked to keep alert data for less than the floor an admin set."""
+
+    code = "retention_below_floor"
+
+    def __init__(self, message: str, *, floor_days: int, asked_days: int, data_type: str) -> None:
+        super().__init__(message)
+        self.floor_days = floor_days
+        self.asked_days = asked_days
+        self.data_type = data_type
+
+
 class DeploymentError(OpenLFRError):
     """A deployment action is not allowed in the deployment's state, or what it needs is missing."""
 

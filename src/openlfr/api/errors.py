@@ -48,6 +48,7 @@ STATUS: dict[type[e.OpenLFRError], int] = {
     e.UncalibratedError: 409,
     e.EmbedderMismatchError: 409,
     e.ConfigError: 422,
+    e.RetentionFloorError: 409,
     e.SourceError: 422,
     e.StoreKeyError: 503,
     e.AuditChainError: 503,

@@ -130,6 +130,7 @@ def run_deployment(
         raise DeploymentError(f"deployment {deployment_id} has no cameras")
     watchlist = deployments.watchlist(deployment_id)  # refuses a deployment that is not live
     _refuse_after_end(store, deployment_id, view.planned_end, actor)
+    retention.check_floor(store, settings.store.retention)  # a run with periods below the floor is refused
     if view.threshold_source == "manual" and not settings.live.allow_uncalibrated:
         # Set by hand with a written justification, authorised and audited: the deployment's own override,
         # which every alert and the metrics then carry (``uncalibrated``).

@@ -207,6 +207,12 @@ class ImageConfig(_Strict):
         description="Images with more pixels are refused before decoding (decompression bombs).",
     )
     max_bytes: int = Field(100_000_000, ge=1, description="Image files larger than this are refused.")
+    max_seconds: float | None = Field(
+        20.0,
+        gt=0.0,
+        description="Enrolment and cohort builds: an image whose decoding takes longer is stopped and rejected "
+        "(decoded in a worker process); None: decode in process, unbounded.",
+    )
 
 
 class ScoringConfig(_Strict):

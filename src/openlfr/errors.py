@@ -98,7 +98,8 @@ class ImageError(OpenLFRError):
     """An image cannot be read or used.
 
     ``reason`` is one of a small set of codes (``empty_file``, ``not_an_image``, ``truncated``,
-    ``too_large``, ``unreadable``, ``unsupported_mode``) that reports and JSON output carry.
+    ``too_large``, ``unreadable``, ``unsupported_mode``, ``multi_page``, ``too_slow``) that reports and JSON
+    output carry.
     """
 
     code = "image_unusable"

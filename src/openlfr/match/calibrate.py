@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import math
 import zipfile
 from collections.abc import Callable, Sequence
@@ -36,11 +37,14 @@ from numpy.typing import NDArray
 from openlfr.analysis import FaceAnalyzer
 from openlfr.config import ScoringConfig
 from openlfr.errors import EmbedderMismatchError, ImageError, WatchlistError
+from openlfr.ingest.budget import load_within
 from openlfr.match import matcher
 from openlfr.match import normalise as norm
 from openlfr.match.normalise import Floats
 from openlfr.match.scoring import ScoredGallery, Scoring, build_scoring
 from openlfr.match.watchlist import Calibration, Normalisation, Watchlist, check_archive
+
+log = logging.getLogger("openlfr.match")
 
 COHORT_FORMAT = "openlfr-cohort"
 # A cohort face this close to a watchlist template is the same photo: the cohort must hold no one listed.
@@ -135,8 +139,9 @@ def build_cohort(
     vectors, seconds, hashes, labels, skipped = [], [], [], [], 0
     for path in paths:
         try:
-            faces = analyzer.analyze(analyzer.load(path))
-        except ImageError:
+            faces = analyzer.analyze(load_within(path, analyzer.settings.images))
+        except ImageError as exc:  # one bad image is skipped, with its reason, and the build goes on
+            log.warning("cohort image skipped: %s", exc)
             faces = []
         if faces:
             largest = max(faces, key=lambda f: f.detection.box.area)

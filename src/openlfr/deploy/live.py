@@ -55,8 +55,9 @@ COUNT_INTERVAL_S = 5.0
 class StoreFirstSink:
     """Commits each alert to the store, then hands it to ``downstream``.
 
-    An alert the store refused (its disk full, say) is still sent on, so that the operator sees it,
-    with a loud error; it is counted in ``failed`` and the run's summary and exit status say so."""
+    An alert the store could not write (its disk full, say) is still sent on, so that the operator sees
+    it, with a loud error; one it refused by policy (the deployment no longer live) is not. Both are
+    counted in ``failed``, and the run's summary and exit status say so."""
 
     name = "store"
 
@@ -70,6 +71,10 @@ class StoreFirstSink:
     def send(self, alert: Alert) -> None:
         try:
             self._alerts.store_alert(self._deployment_id, alert)
+        except DeploymentError as exc:  # policy, not storage: the deployment is no longer live
+            self.failed += 1
+            log.error("alert %s refused by the store: %s; not sent on", alert.alert_id, exc)
+            return
         except Exception as exc:
             self.failed += 1
             log.error(

@@ -36,6 +36,8 @@ from openlfr.store.db import Store
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
+pytest_plugins = ["peers"]  # full_disk: a real file system with no space left
+
 
 @pytest.fixture(scope="session", autouse=True)
 def signing_key() -> Iterator[SigningKey]:

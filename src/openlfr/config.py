@@ -207,6 +207,12 @@ class ImageConfig(_Strict):
         description="Images with more pixels are refused before decoding (decompression bombs).",
     )
     max_bytes: int = Field(100_000_000, ge=1, description="Image files larger than this are refused.")
+    max_seconds: float | None = Field(
+        20.0,
+        gt=0.0,
+        description="Enrolment and cohort builds: an image whose decoding takes longer is stopped and rejected "
+        "(decoded in a worker process); None: decode in process, unbounded.",
+    )
 
 
 class ScoringConfig(_Strict):
@@ -302,6 +308,16 @@ class WebhookSinkConfig(_Strict):
 SinkConfig = Annotated[StdoutSinkConfig | FileSinkConfig | WebhookSinkConfig, Field(discriminator="type")]
 
 
+class OutboxConfig(_Strict):
+    """Where alerts that a sink could not deliver are kept and retried (``alert/outbox.py``)."""
+
+    path: Path = Field(Path("lfr-outbox"), description="Folder of undelivered alerts (made when one is kept).")
+    max_alerts: int = Field(1000, ge=1, le=1_000_000, description="At most this many kept; beyond, an alert is lost.")
+    max_bytes: int = Field(256 * 2**20, ge=2**16, description="At most this many bytes kept.")
+    backoff_s: float = Field(1.0, gt=0.0, description="First wait before a retry; doubled each time.")
+    max_backoff_s: float = Field(60.0, gt=0.0, description="Longest wait between retries.")
+
+
 def _default_sinks() -> list[SinkConfig]:
     return [StdoutSinkConfig()]
 
@@ -316,6 +332,7 @@ class LiveConfig(_Strict):
     reconnect: ReconnectConfig = Field(default_factory=ReconnectConfig)
     tracker: TrackerConfig = Field(default_factory=TrackerConfig)
     sinks: list[SinkConfig] = Field(default_factory=_default_sinks)
+    outbox: OutboxConfig = Field(default_factory=OutboxConfig)
     embed_in_process: bool = Field(
         True, description="Embed in a worker process, so that detection and embedding use both cores."
     )

@@ -106,7 +106,8 @@ class ImageError(OpenLFRError):
     """An image cannot be read or used.
 
     ``reason`` is one of a small set of codes (``empty_file``, ``not_an_image``, ``truncated``,
-    ``too_large``, ``unreadable``, ``unsupported_mode``) that reports and JSON output carry.
+    ``too_large``, ``unreadable``, ``unsupported_mode``, ``multi_page``, ``too_slow``) that reports and JSON
+    output carry.
     """
 
     code = "image_unusable"
@@ -200,6 +201,18 @@ class AuditChainError(StoreError):
     """The audit chain's head does not match its last entry: appending would hide tampering."""
 
     code = "audit_chain_broken"
+
+
+class RetentionFloorError(OpenLFRError):
+    """A purge, or a run's settings, asked to keep alert data for less than the floor an admin set."""
+
+    code = "retention_below_floor"
+
+    def __init__(self, message: str, *, floor_days: int, asked_days: int, data_type: str) -> None:
+        super().__init__(message)
+        self.floor_days = floor_days
+        self.asked_days = asked_days
+        self.data_type = data_type
 
 
 class DeploymentError(OpenLFRError):

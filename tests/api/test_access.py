@@ -84,6 +84,8 @@ PINNED: dict[str, str] = {
     "GET /api/v1/audit/verify": "admin auditor",
     "GET /api/v1/audit/head": "admin auditor",
     "POST /api/v1/retention/purge": "admin",
+    "GET /api/v1/retention/floor": "admin auditor",
+    "POST /api/v1/retention/floor": "admin",
     "GET /": "any",
     "GET /login": "public",
     "GET /public": "public",

@@ -160,3 +160,17 @@ def test_truncation_is_caught_even_when_pillow_is_told_to_tolerate_it(
         load_image(_write(tmp_path / "cut.jpg", data[: len(data) // 2]))
     assert info.value.reason == "truncated"
     assert ImageFile.LOAD_TRUNCATED_IMAGES is True, "the process-wide setting is restored"
+
+
+@pytest.mark.parametrize("fmt", ["TIFF", "GIF"])
+def test_a_multi_page_file_is_refused_not_read_as_its_first_page(
+    tmp_path: Path, portrait: Image.Image, fmt: str
+) -> None:
+    """Issue 16, item 5: a multi-page TIFF or animated GIF was read as page 1 without a word."""
+    path = tmp_path / f"pages.{fmt.lower()}"
+    portrait.save(path, format=fmt, save_all=True, append_images=[portrait.transpose(Image.Transpose.FLIP_LEFT_RIGHT)])
+    with pytest.raises(ImageError, match=f"a {fmt} of 2 pages or frames; only single-image files are read") as info:
+        load_image(path)
+    assert info.value.reason == "multi_page"
+    single = _save(portrait, tmp_path / f"single.{fmt.lower()}", format=fmt)
+    assert load_image(single).shape == (portrait.height, portrait.width, 3), "one page is read as before"

@@ -11,12 +11,16 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
+from openlfr.analysis import FaceAnalyzer
+from openlfr.config import ImageConfig, Settings
 from openlfr.errors import EnrolmentError, ImageError, WatchlistError
 from openlfr.ingest.images import load_image
-from openlfr.match.calibrate import Cohort
-from openlfr.match.sources import from_csv
-from openlfr.match.watchlist import Watchlist
+from openlfr.match.calibrate import Cohort, build_cohort
+from openlfr.match.enrol import enrol
+from openlfr.match.sources import EnrolItem, from_csv
+from openlfr.match.watchlist import Subject, Watchlist
 
 HEADER = "subject_id,display_name,category,reason,image_source,expires,image\n"
 
@@ -88,3 +92,29 @@ def test_a_zip_bomb_watchlist_or_cohort_is_refused_from_its_directory(tmp_path: 
         assert path.stat().st_size < 2 << 20
         with pytest.raises(WatchlistError, match="would inflate to 209,715,2"):
             Watchlist.load(path) if name.endswith(".lfrw") else Cohort.load(path)
+
+
+def test_enrolment_and_a_cohort_build_reject_a_slow_or_multi_page_image_and_go_on(
+    tmp_path: Path, demo: Path, analyzer: FaceAnalyzer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 16, item 5: time per item (a small PNG under the pixel limit took 45 s) and multi-page files."""
+    slow = tmp_path / "slow.png"
+    Image.new("L", (7000, 7000), 128).save(slow)  # 49 MP of grey in some 50 KB: seconds to decode
+    with Image.open(demo / "watchlist" / "obama.jpg") as portrait:
+        pages = tmp_path / "pages.tif"
+        portrait.save(pages, save_all=True, append_images=[portrait.rotate(180)])
+    good = demo / "watchlist" / "obama.jpg"
+    budgeted = FaceAnalyzer(
+        Settings(images=ImageConfig(max_seconds=1.0)), detector=analyzer.detector, embedder=analyzer.embedder
+    )
+    subject = Subject(subject_id="obama", display_name="Barack Obama")
+    _, report = enrol([EnrolItem(subject, p) for p in (slow, pages, good)], budgeted, name="bounded")
+    reasons = {Path(r.image).name: r.reason for r in report.rejected}
+    assert reasons["slow.png"].startswith("image too slow to decode: decoding took longer than the limit of 1 s")
+    assert reasons["pages.tif"].startswith("multi-page image: a TIFF of 2 pages or frames")
+    assert [Path(a.image).name for a in report.accepted] == ["obama.jpg"], "the job goes on"
+
+    with caplog.at_level("WARNING", logger="openlfr.match"):
+        cohort, skipped = build_cohort([slow, good], budgeted, "test")
+    assert (len(cohort.vectors), skipped) == (1, 1)
+    assert any("cohort image skipped" in r.getMessage() and "slow.png" in r.getMessage() for r in caplog.records)

@@ -7,19 +7,21 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from deploying import live_deployment
 from openlfr.analysis import FaceAnalyzer
 from openlfr.config import CameraConfig, RetentionConfig
 from openlfr.deploy.records import records
+from openlfr.errors import RetentionFloorError
 from openlfr.match.watchlist import Watchlist
 from openlfr.review.adjudication import OperatorDecision, Stage
 from openlfr.review.alerts import Alerts
 from openlfr.store.audit import verify
 from openlfr.store.db import Store, sqlite_path
 from openlfr.store.models import AlertRow, AuditEntry, Purge
-from openlfr.store.retention import DataType, purge
+from openlfr.store.retention import DataType, FloorRequest, floor, purge, set_floor
 from reviewing import make_alert
 
 DAY = 86400.0
@@ -105,3 +107,31 @@ def test_purged_images_leave_no_bytes_in_the_sqlite_files(
     report = purge(sqlite_store, datetime.now(UTC), "sys.retention", RetentionConfig())
     assert report.deleted == 2
     assert found_on_disk() == 0
+
+
+def test_a_purge_below_the_floor_an_admin_set_is_refused_and_deletes_nothing(
+    sqlite_store: Store, demo_watchlist: Watchlist, analyzer: FaceAnalyzer, demo: Path
+) -> None:
+    """Issue 16, item 6: retention could be set to 0 days from the environment by whoever ran the purge."""
+    (old,) = stored(sqlite_store, demo_watchlist, analyzer, demo, [2])
+    assert floor(sqlite_store).days is None
+    view = set_floor(sqlite_store, FloorRequest(days=7), "adm.lee")
+    assert (view.days, view.set_by) == (7, "adm.lee")
+    with pytest.raises(RetentionFloorError, match=r"alert_images set to 0 day\(s\), below the floor of 7") as refused:
+        purge(sqlite_store, datetime.now(UTC), "local:anyone", RetentionConfig(alert_images_days=0))
+    assert (refused.value.floor_days, refused.value.asked_days) == (7, 0)
+    with pytest.raises(RetentionFloorError, match="alert_data set to 3 day"):
+        purge(sqlite_store, datetime.now(UTC), "local:anyone", RetentionConfig(alert_images_days=7, alert_data_days=3))
+    with sqlite_store.session() as s:
+        row = s.get(AlertRow, old)
+        assert row is not None and row.probe_jpeg_enc is not None and row.subject_id == "obama", "nothing deleted"
+        assert s.scalars(select(Purge)).first() is None
+        floor_entries = s.scalars(select(AuditEntry).where(AuditEntry.action == "retention.floor_set")).all()
+        assert [(e.actor, e.details_json) for e in floor_entries] == [("adm.lee", '{"before":null,"days":7}')]
+    assert purge(sqlite_store, datetime.now(UTC), "local:anyone", RetentionConfig(alert_images_days=7)).deleted == 0
+    with sqlite_store.session() as s:
+        assert verify(s).ok
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "retention.floor_set")).one()
+        entry.details_json = '{"before":null,"days":0}'  # lowered behind the program's back
+    with sqlite_store.session() as s:
+        assert not verify(s).ok, "the floor lives in the audit chain: an edit breaks it"

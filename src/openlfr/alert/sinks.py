@@ -14,11 +14,14 @@ replays: each retry is signed afresh with the time it is sent.
 Delivery: ``send`` only queues (at most ``max_queue`` alerts; when full the oldest is dropped and
 counted); a daemon thread POSTs, retrying connection errors, timeouts, 429 and 5xx up to
 ``retries`` times, waiting ``backoff_s``, then twice that, and so on. Any other status below 200 or
-from 300 up is a failure and is not retried.
+from 300 up is a failure and is not retried. Whatever the sink gives up on (failed, dropped, left at
+close) it tells its ``on_outcome`` listener, and ``FanOut`` keeps it in the outbox (``alert/outbox.py``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import hmac
 import json
@@ -34,7 +37,7 @@ from pathlib import Path
 
 import httpx
 
-from openlfr.alert.base import AlertSink
+from openlfr.alert.base import AlertSink, Outcome
 from openlfr.alert.serialize import alert_to_json
 from openlfr.config import FileSinkConfig, StdoutSinkConfig, WebhookSinkConfig
 from openlfr.types import Alert
@@ -125,10 +128,15 @@ class FileSink:
             _write_file(self.path.parent / probe, alert.probe_jpeg)
             if watchlist is not None and alert.watchlist_jpeg is not None:
                 _write_file(self.path.parent / watchlist, alert.watchlist_jpeg)
-            written = os.write(self._fd, line)
-            if written != len(line):  # a regular file only writes short when the disk is full
-                raise OSError(f"short write to {self.path}: {written} of {len(line)} bytes")
-            os.fsync(self._fd)
+            size = os.fstat(self._fd).st_size
+            try:
+                written = os.write(self._fd, line)
+                if written != len(line):  # a regular file only writes short when the disk is full
+                    raise OSError(errno.ENOSPC, f"short write: {written} of {len(line)} bytes", str(self.path))
+                os.fsync(self._fd)
+            except OSError:
+                _truncate(self._fd, size)  # no half line for a retry to append after
+                raise
 
     def close(self, timeout: float = 5.0) -> None:
         with self._lock:
@@ -137,13 +145,22 @@ class FileSink:
                 self._fd = None
 
 
+def _truncate(fd: int, size: int) -> None:
+    with contextlib.suppress(OSError):  # a character device (/dev/full) cannot be truncated: nothing to undo
+        os.ftruncate(fd, size)
+
+
 def _write_file(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a full disk must not keep half an image
+        raise
 
 
 @dataclass(slots=True)
@@ -172,6 +189,7 @@ class WebhookSink:
         self._busy = False
         self._closed = False
         self._stats = WebhookStats()
+        self._outcome: Outcome | None = None
         self._client = httpx.Client(timeout=config.timeout_s, follow_redirects=False)
         self._thread = threading.Thread(target=self._run, name=f"openlfr-{self.name}", daemon=True)
         self._thread.start()
@@ -181,16 +199,35 @@ class WebhookSink:
         with self._cond:
             return replace(self._stats)
 
+    def on_outcome(self, outcome: Outcome) -> None:
+        """Tell ``outcome`` of each alert delivered (None) or given up (why), from this sink's thread."""
+        self._outcome = outcome
+
+    def attempt(self, alert: Alert) -> str | None:
+        """One POST, now, in the caller's thread (the outbox's retries): None when delivered, else why not."""
+        problem = self._post(alert, self._body(alert))
+        return None if problem is None else problem[0]
+
     def send(self, alert: Alert) -> None:
+        dropped = None
         with self._cond:
             if self._closed:
                 raise RuntimeError(f"{self.name} is closed")
             if len(self._queue) >= self._max_queue:
-                old = self._queue.popleft()
+                dropped = self._queue.popleft()
                 self._stats.dropped += 1
-                log.warning("%s: queue full, dropped alert %s", self.name, old.alert_id)
+                log.warning("%s: queue full, dropped alert %s", self.name, dropped.alert_id)
             self._queue.append(alert)
             self._cond.notify_all()
+        if dropped is not None:
+            self._tell(dropped, f"dropped: the queue of {self._max_queue} was full")
+
+    def _tell(self, alert: Alert, problem: str | None) -> None:
+        if self._outcome is not None:
+            try:
+                self._outcome(alert, problem)
+            except Exception:  # a listener's bug must not stop delivery
+                log.exception("%s: outcome listener failed on alert %s", self.name, alert.alert_id)
 
     def close(self, timeout: float = 5.0) -> None:
         """Wait up to ``timeout`` for the queue to drain, then stop; what is left is dropped.
@@ -205,13 +242,16 @@ class WebhookSink:
                 if remaining <= 0:
                     break
                 self._cond.wait(remaining)
-            left = len(self._queue)
+            left_behind = list(self._queue)
+            left = len(left_behind)
             self._queue.clear()
             self._stats.dropped += left
             self._stop.set()
             self._cond.notify_all()
         if left:
             log.warning("%s: closed with %d alert(s) undelivered", self.name, left)
+        for alert in left_behind:
+            self._tell(alert, "not sent before the run stopped")
         self._thread.join(max(0.0, deadline - time.monotonic()))
 
     def _run(self) -> None:
@@ -225,13 +265,14 @@ class WebhookSink:
                     alert = self._queue.popleft()
                     self._busy = True
                 try:
-                    ok = self._deliver(alert)
-                except Exception:  # a bug must not kill the thread and silently stop all delivery
+                    problem = self._deliver(alert)
+                except Exception as exc:  # a bug must not kill the thread and silently stop all delivery
                     log.exception("%s: unexpected error delivering alert %s", self.name, alert.alert_id)
-                    ok = False
+                    problem = f"{type(exc).__name__}: {exc}"
+                self._tell(alert, problem)  # before the count: close() waits on the count, then reports
                 with self._cond:
                     self._busy = False
-                    if ok:
+                    if problem is None:
                         self._stats.delivered += 1
                     else:
                         self._stats.failed += 1
@@ -239,28 +280,33 @@ class WebhookSink:
         finally:
             self._client.close()
 
-    def _deliver(self, alert: Alert) -> bool:
-        body = json.dumps(alert_to_json(alert, self.config.include_images), separators=(",", ":")).encode()
+    def _body(self, alert: Alert) -> bytes:
+        return json.dumps(alert_to_json(alert, self.config.include_images), separators=(",", ":")).encode()
+
+    def _deliver(self, alert: Alert) -> str | None:
+        """None when delivered, else why it was given up."""
+        body = self._body(alert)
+        reason = "not tried"
         for attempt in range(self.config.retries + 1):
             if attempt:
                 with self._cond:
                     self._stats.retried += 1
             problem = self._post(alert, body)
             if problem is None:
-                return True
+                return None
             reason, retryable = problem
             if not retryable:
                 log.error("%s: alert %s refused (%s), not retried", self.name, alert.alert_id, reason)
-                return False
+                return f"refused: {reason}"
             if attempt == self.config.retries:
                 break
             delay = self.config.backoff_s * 2**attempt
             log.warning("%s: alert %s: %s; retrying in %.2f s", self.name, alert.alert_id, reason, delay)
             if self._stop.wait(delay):
                 log.error("%s: alert %s abandoned at close (%s)", self.name, alert.alert_id, reason)
-                return False
+                return f"abandoned at close: {reason}"
         log.error("%s: alert %s failed after %d retries (%s)", self.name, alert.alert_id, self.config.retries, reason)
-        return False
+        return f"{reason}, after {self.config.retries} retries"
 
     def _post(self, alert: Alert, body: bytes) -> tuple[str, bool] | None:
         """None when delivered, else (why, whether to retry)."""

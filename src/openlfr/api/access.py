@@ -74,6 +74,8 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/audit/verify"): frozenset({U, A}),
     ("GET", "/api/v1/audit/head"): frozenset({U, A}),
     ("POST", "/api/v1/retention/purge"): frozenset({A}),
+    ("GET", "/api/v1/retention/floor"): frozenset({U, A}),
+    ("POST", "/api/v1/retention/floor"): frozenset({A}),
     # pages (openlfr/web): no session -> the login page; a role not listed -> a 403 page
     ("GET", "/"): ANY,
     ("GET", "/login"): PUBLIC,

@@ -49,6 +49,7 @@ STATUS: dict[type[e.OpenLFRError], int] = {
     e.EmbedderMismatchError: 409,
     e.SigningKeyError: 503,
     e.ConfigError: 422,
+    e.RetentionFloorError: 409,
     e.SourceError: 422,
     e.StoreKeyError: 503,
     e.AuditChainError: 503,

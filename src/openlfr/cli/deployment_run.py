@@ -8,6 +8,7 @@ import typer
 
 from openlfr.cli.common import console, settings, stop_on_signals
 from openlfr.cli.stored import actor, opened
+from openlfr.cli.watch import EXIT_UNDELIVERED
 from openlfr.text import term
 
 EPILOG = (
@@ -34,3 +35,9 @@ def run_command(
         f"{summary.tracks} tracks, {summary.faces_searched} searched, {summary.alerts} alerts"
         + (f", [bold red]{summary.alerts_not_stored} NOT STORED[/]" if summary.alerts_not_stored else "")
     )
+    report = summary.delivery
+    if report is not None:
+        line = term(f"alerts: {report.describe()}")
+        console.print(f"[bold red]{line}[/]" if report.undelivered else line)
+    if summary.alerts_not_stored or (report is not None and report.undelivered):
+        raise typer.Exit(EXIT_UNDELIVERED)

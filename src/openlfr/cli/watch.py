@@ -12,6 +12,7 @@ from rich.live import Live
 from rich.logging import RichHandler
 from rich.table import Table
 
+from openlfr.alert.outbox import Outbox, Sealer
 from openlfr.cli.common import TrustUnsigned, err_console, settings, stop_on_signals, with_trust
 from openlfr.config import (
     CameraConfig,
@@ -75,7 +76,7 @@ def watch_command(
     cfg = with_trust(_with_overrides(base, sources, fps, fast, alerts_file, webhook, metrics_port), trust_unsigned)
     if allow_uncalibrated:
         cfg = cfg.model_copy(update={"live": cfg.live.model_copy(update={"allow_uncalibrated": True})})
-    app = LiveApp(cfg, watchlist)
+    app = LiveApp(cfg, watchlist, outbox=Outbox(cfg.live.outbox, _sealer(cfg)))
     with stop_on_signals() as stop:
         app.start()
         try:
@@ -89,8 +90,27 @@ def watch_command(
                     live.update(status_table(app))
         finally:
             app.stop()
-    alerts = sum(s.alerts for s in app.snapshots())
-    err_console.print(f"stopped: {alerts} alert(s)" + (" (interrupted)" if stop.is_set() else ""))
+    report = app.delivery(final=True)
+    assert report is not None  # the app's own FanOut follows every alert
+    interrupted = " (interrupted)" if stop.is_set() else ""
+    if not report.undelivered:
+        err_console.print(f"stopped: {report.describe()}{interrupted}")
+        return
+    err_console.print(f"[bold red]stopped: {term(report.describe())}{interrupted}[/]")
+    raise typer.Exit(EXIT_UNDELIVERED)
+
+
+EXIT_UNDELIVERED = 3
+"""``lfr watch`` and ``lfr deployment run`` exit with this when any alert went undelivered."""
+
+
+def _sealer(cfg: Settings) -> Sealer | None:
+    """The store's key encrypts the outbox (face crops included); without one the outbox keeps no crops."""
+    if cfg.store.key is None and cfg.store.key_file is None:
+        return None
+    from openlfr.store.crypto import Cipher, load_key
+
+    return Cipher(load_key(cfg.store))
 
 
 def _with_overrides(
@@ -128,6 +148,10 @@ def status_table(app: LiveApp) -> Table:
     table = Table.grid(padding=(0, 1))
     for snap in app.snapshots():
         table.add_row(term(describe(snap)))
+    report = app.delivery()
+    if report is not None:
+        line = term(f"alerts: {report.describe()}")
+        table.add_row(f"[bold red]{line}[/]" if report.undelivered else line)
     recent = [a for p in app.pipelines for a in list(p.alerts)[-3:]]
     for a in recent:
         table.add_row(

@@ -7,8 +7,10 @@
 2. a ``DeploymentRun`` row is opened: counts only (frames, faces seen, tracks, faces searched, alerts),
    updated every few seconds and at the end;
 3. every alert goes through ``StoreFirstSink``: committed to the store (``synchronous=FULL`` on
-   SQLite) *before* any other sink sees it, so an alert an operator was sent is always on record, even
-   if the process is killed the moment after;
+   SQLite) *before* any other sink sees it, so an alert an operator was sent is on record, even if the
+   process is killed the moment after; one the store refuses (a full disk) is still sent on, loudly,
+   and counted; what a sink cannot deliver is kept in the outbox (``<live.outbox.path>/<deployment>``,
+   sealed with the store's key) and retried; counting and purging never end the run when they fail;
 4. on the retention schedule the run purges alert data that has passed its time;
 5. the deployment's planned end is the server's to hold: a run is refused after it, and a run that
    reaches it stops there (both audited).
@@ -19,6 +21,7 @@ the length of a track and are dropped with it (``tests/deploy/test_no_trace.py``
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -30,7 +33,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from openlfr.alert.base import AlertSink, FanOut, sinks
+from openlfr.alert.base import AlertSink, DeliveryReport, FanOut, Reporting, sinks
+from openlfr.alert.outbox import Outbox, failure_reason
 from openlfr.config import Settings
 from openlfr.deploy.lifecycle import Deployments
 from openlfr.errors import DeploymentError, DeploymentStateError
@@ -49,8 +53,11 @@ COUNT_INTERVAL_S = 5.0
 
 
 class StoreFirstSink:
-    """Commits each alert to the store, then hands it to ``downstream``; an alert the store refused
-    is never sent on (it is logged and counted in ``failed``)."""
+    """Commits each alert to the store, then hands it to ``downstream``.
+
+    An alert the store could not write (its disk full, say) is still sent on, so that the operator sees
+    it, with a loud error; one it refused by policy (the deployment no longer live) is not. Both are
+    counted in ``failed``, and the run's summary and exit status say so."""
 
     name = "store"
 
@@ -64,15 +71,35 @@ class StoreFirstSink:
     def send(self, alert: Alert) -> None:
         try:
             self._alerts.store_alert(self._deployment_id, alert)
-        except Exception:
+        except DeploymentError as exc:  # policy, not storage: the deployment is no longer live
             self.failed += 1
-            log.exception("alert %s could not be stored: not sent on", alert.alert_id)
+            log.error("alert %s refused by the store: %s; not sent on", alert.alert_id, exc)
             return
-        self.stored += 1
+        except Exception as exc:
+            self.failed += 1
+            log.error(
+                "ALERT NOT STORED: alert %s (%s, camera %s): %s; sent on to the sinks so that it is seen",
+                alert.alert_id, alert.display_name, alert.camera_id, failure_reason(exc), exc_info=True,
+            )  # fmt: skip
+        else:
+            self.stored += 1
         self._downstream.send(alert)
+
+    def report(self, final: bool = False) -> DeliveryReport:
+        if isinstance(self._downstream, Reporting):
+            return self._downstream.report(final)
+        return DeliveryReport(self.stored + self.failed, self.stored + self.failed, 0, 0, 0, None)
 
     def close(self, timeout: float = 5.0) -> None:
         self._downstream.close(timeout)
+
+
+def _housekeep(what: str, task: Callable[[], object]) -> None:
+    """A housekeeping task (counts, purge) that fails is logged loudly; the run keeps matching."""
+    try:
+        task()
+    except Exception as exc:
+        log.error("%s failed: %s; the run goes on", what, failure_reason(exc), exc_info=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +113,8 @@ class RunSummary:
     faces_searched: int
     alerts: int
     alerts_not_stored: int
+    delivery: DeliveryReport | None = None
+    """Alerts raised, delivered to every sink, and undelivered (kept in the outbox, or lost)."""
 
 
 def run_deployment(
@@ -106,12 +135,17 @@ def run_deployment(
         raise DeploymentError(f"deployment {deployment_id} has no cameras")
     watchlist = deployments.watchlist(deployment_id)  # refuses a deployment that is not live
     _refuse_after_end(store, deployment_id, view.planned_end, actor)
+    retention.check_floor(store, settings.store.retention)  # a run with periods below the floor is refused
     if view.threshold_source == "manual" and not settings.live.allow_uncalibrated:
         # Set by hand with a written justification, authorised and audited: the deployment's own override,
         # which every alert and the metrics then carry (``uncalibrated``).
         settings = settings.model_copy(update={"live": settings.live.model_copy(update={"allow_uncalibrated": True})})
     run_id = _open_run(store, deployment_id, actor, settings, len(view.cameras), len(watchlist.manifest.subjects))
-    downstream = FanOut([*(sinks.create(c) for c in settings.live.sinks), *(extra_sinks or [])])
+    outbox = settings.live.outbox.model_copy(update={"path": settings.live.outbox.path / deployment_id})
+    downstream = FanOut(
+        [*(sinks.create(c) for c in settings.live.sinks), *(extra_sinks or [])],
+        Outbox(outbox, store.cipher),  # sealed with the store's key: crops and all
+    )
     sink = StoreFirstSink(Alerts(store), deployment_id, downstream)
     app = LiveApp(settings, watchlist, list(view.cameras), sink=sink)
     stop = stop or threading.Event()
@@ -126,16 +160,32 @@ def run_deployment(
                 _record_end(store, deployment_id, run_id, view.planned_end)
                 break
             ended = app.wait(timeout=min(COUNT_INTERVAL_S, left))
-            _update_run(store, run_id, app.snapshots())
+            _housekeep("counting the run", lambda: _update_run(store, run_id, app.snapshots()))
             if time.monotonic() >= next_purge:
-                retention.purge(store, datetime.now(UTC), "system:schedule", settings.store.retention)
+                _housekeep("the retention purge", functools.partial(_purge, store, settings))
                 next_purge = time.monotonic() + settings.store.retention.purge_interval_s
             if ended:
                 break
     finally:
         app.stop()
-        totals = _update_run(store, run_id, app.snapshots(), stopped=True)
-    return RunSummary(run_id, *totals, alerts_not_stored=sink.failed)
+        snaps = app.snapshots()
+        totals = _counts(snaps)
+        _housekeep("recording the run's end", lambda: _update_run(store, run_id, snaps, stopped=True))
+    return RunSummary(run_id, *totals, alerts_not_stored=sink.failed, delivery=sink.report(final=True))
+
+
+def _purge(store: Store, settings: Settings) -> None:
+    retention.purge(store, datetime.now(UTC), "system:schedule", settings.store.retention)
+
+
+def _counts(snaps: list[MetricsSnapshot]) -> tuple[int, int, int, int, int]:
+    return (
+        sum(s.frames_analysed for s in snaps),
+        sum(s.faces for s in snaps),
+        sum(s.tracks for s in snaps),
+        sum(s.embeddings for s in snaps),
+        sum(s.alerts for s in snaps),
+    )
 
 
 def _refuse_after_end(store: Store, deployment_id: str, planned_end: datetime, actor: str) -> None:
@@ -211,13 +261,7 @@ def _open_run(store: Store, deployment_id: str, actor: str, settings: Settings, 
 def _update_run(
     store: Store, run_id: int, snaps: list[MetricsSnapshot], stopped: bool = False
 ) -> tuple[int, int, int, int, int]:
-    totals = (
-        sum(s.frames_analysed for s in snaps),
-        sum(s.faces for s in snaps),
-        sum(s.tracks for s in snaps),
-        sum(s.embeddings for s in snaps),
-        sum(s.alerts for s in snaps),
-    )
+    totals = _counts(snaps)
     now = datetime.now(UTC)
     with store.session() as session:
         run = session.get(DeploymentRun, run_id)

@@ -4,7 +4,10 @@ Every way a file can be unusable maps to an ``ImageError`` with a short ``reason
 batch reports each bad file and goes on with the others. Rotation in EXIF is applied; alpha is
 composited on mid-grey (a transparent background should not look like a face's surroundings);
 grey, CMYK, palette and 16-bit images become 8-bit RGB. Images larger than the configured pixel
-count are refused from their header, before any decoding (decompression bombs).
+count are refused from their header, before any decoding (decompression bombs). A file of several
+images (a multi-page TIFF, an animated GIF, WebP or PNG) is refused (``multi_page``) rather than read
+as its first page without a word: which page holds the face is the sender's to say, by saving it alone.
+Decoding within a time budget is ``ingest/budget.py``.
 """
 
 from __future__ import annotations
@@ -29,6 +32,11 @@ DEFAULT_MAX_BYTES = 100_000_000
 
 def load_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS, max_bytes: int = DEFAULT_MAX_BYTES) -> RGBImage:
     """Read ``path`` as an upright H x W x 3 uint8 RGB array; ImageError with a reason if it can't be."""
+    return decode_image(read_image_file(path, max_bytes), str(path), max_pixels)
+
+
+def read_image_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """The bytes of ``path``: a regular, non-empty file of at most ``max_bytes`` (ImageError otherwise)."""
     try:
         info = path.stat()
     except FileNotFoundError as exc:
@@ -47,7 +55,7 @@ def load_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS, max_bytes: int 
             data = fh.read(max_bytes + 1)  # a file that grew after stat is still bounded
     except OSError as exc:
         raise ImageError(f"{path}: cannot read file ({exc.strerror})", "unreadable") from exc
-    return decode_image(data, str(path), max_pixels)
+    return data
 
 
 def decode_image(data: bytes, name: str = "image", max_pixels: int = DEFAULT_MAX_PIXELS) -> RGBImage:
@@ -65,6 +73,13 @@ def decode_image(data: bytes, name: str = "image", max_pixels: int = DEFAULT_MAX
                         f"{name}: {width}x{height} is {width * height:,} pixels, over the limit of "
                         f"{max_pixels:,} (possible decompression bomb)",
                         "too_large",
+                    )
+                pages = getattr(im, "n_frames", 1)
+                if pages > 1:
+                    raise ImageError(
+                        f"{name}: a {im.format} of {pages} pages or frames; only single-image files are read "
+                        "(save the page that shows the face as its own file)",
+                        "multi_page",
                     )
                 _load_strictly(im)
                 upright = ImageOps.exif_transpose(im)

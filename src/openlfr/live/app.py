@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from openlfr.alert.base import AlertSink, FanOut, sinks
+from openlfr.alert.base import AlertSink, DeliveryReport, FanOut, Reporting, sinks
+from openlfr.alert.outbox import Outbox
 from openlfr.config import CameraConfig, Settings
 from openlfr.detect.base import detectors
 from openlfr.embed.base import Embedder, embedders
@@ -45,6 +46,7 @@ class LiveApp:
         cameras: Sequence[CameraConfig] | None = None,
         sink: AlertSink | None = None,
         recognisers: RecogniserFactory | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         if (watchlist is None) == (recognisers is None):
             raise ConfigError("a live run matches against a watchlist, or through recognisers: exactly one of them")
@@ -58,6 +60,7 @@ class LiveApp:
         if len(set(ids)) != len(ids):
             raise ConfigError(f"camera ids must be unique, got {', '.join(ids)}")
         self._sink_override = sink
+        self._outbox = outbox
         self.pipelines: list[CameraPipeline] = []
         self._embed_service: EmbedService | None = None
         self._second: SecondEmbedding | None = None
@@ -76,7 +79,10 @@ class LiveApp:
         if second is not None and self.settings.second_embedder is not None:  # score fusion
             service = start_service(self.settings.second_embedder, second, live.embed_in_process)
             self._second = SecondEmbedding(second, service)
-        self._sink = self._sink_override or FanOut([sinks.create(c) for c in live.sinks])
+        if self._sink_override is None:  # an outbox without a key keeps no face crops
+            self._sink = FanOut([sinks.create(c) for c in live.sinks], self._outbox or Outbox(live.outbox))
+        else:
+            self._sink = self._sink_override
         for camera in self.cameras:
             source = open_source(camera, live.reconnect)
             detector = detectors.create(live.detector)
@@ -173,6 +179,10 @@ class LiveApp:
         finally:
             self.stop()
 
+    def delivery(self, final: bool = False) -> DeliveryReport | None:
+        """Alerts raised, delivered and undelivered (None when the sink does not follow them)."""
+        return self._sink.report(final) if isinstance(self._sink, Reporting) else None
+
     def snapshots(self) -> list[MetricsSnapshot]:
         return [p.metrics.snapshot() for p in self.pipelines]
 
@@ -180,3 +190,6 @@ class LiveApp:
         while not self._stop.wait(self.settings.live.log_interval_s):
             for snap in self.snapshots():
                 log.info("%s", describe(snap))
+            report = self.delivery()
+            if report is not None and report.undelivered:
+                log.warning("alerts: %s", report.describe())

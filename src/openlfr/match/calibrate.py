@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import math
 import os
 import zipfile
@@ -37,6 +38,7 @@ from numpy.typing import NDArray
 from openlfr.analysis import FaceAnalyzer
 from openlfr.config import ScoringConfig
 from openlfr.errors import EmbedderMismatchError, ImageError, WatchlistError
+from openlfr.ingest.budget import load_within
 from openlfr.match import matcher
 from openlfr.match import normalise as norm
 from openlfr.match.archive import read_members, write_members
@@ -44,6 +46,8 @@ from openlfr.match.normalise import Floats
 from openlfr.match.scoring import ScoredGallery, Scoring, build_scoring
 from openlfr.match.signing import SIGNATURE_MEMBER, FileSigning
 from openlfr.match.watchlist import Calibration, Normalisation, Watchlist
+
+log = logging.getLogger("openlfr.match")
 
 COHORT_FORMAT = "openlfr-cohort"
 COHORT_VERSION = 1
@@ -160,8 +164,9 @@ def build_cohort(
     vectors, seconds, hashes, labels, skipped = [], [], [], [], 0
     for path in paths:
         try:
-            faces = analyzer.analyze(analyzer.load(path))
-        except ImageError:
+            faces = analyzer.analyze(load_within(path, analyzer.settings.images))
+        except ImageError as exc:  # one bad image is skipped, with its reason, and the build goes on
+            log.warning("cohort image skipped: %s", exc)
             faces = []
         if faces:
             largest = max(faces, key=lambda f: f.detection.box.area)

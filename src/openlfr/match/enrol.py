@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 from openlfr.analysis import FaceAnalyzer
 from openlfr.embed import quality
 from openlfr.errors import EnrolmentError, ImageError
-from openlfr.ingest.images import decode_image
+from openlfr.ingest.budget import decode_within
 from openlfr.match.second import SecondSet
 from openlfr.match.sources import EnrolItem
 from openlfr.match.watchlist import (
@@ -147,7 +147,7 @@ def _enrol_one(item: EnrolItem, analyzer: FaceAnalyzer, seen: dict[str, str]) ->
     try:
         if len(raw) > limits.max_bytes:
             raise ImageError(f"{item.image}: file is {len(raw):,} bytes, over {limits.max_bytes:,}", "too_large")
-        image = decode_image(raw, str(item.image), limits.max_pixels)
+        image = decode_within(raw, str(item.image), limits.max_pixels, limits.max_seconds)
     except ImageError as exc:
         return _image_reason(exc)
     pixels = hashlib.sha256(image.tobytes() + str(image.shape).encode()).hexdigest()
@@ -192,6 +192,8 @@ def _image_reason(exc: ImageError) -> str:
         "too_large": "image too large",
         "unreadable": "unreadable file",
         "unsupported_mode": "unsupported image type",
+        "multi_page": "multi-page image",
+        "too_slow": "image too slow to decode",
     }
     detail = str(exc).split(": ", 1)[-1]
     return f"{labels.get(exc.reason, 'unreadable image')}: {detail}"

@@ -52,6 +52,7 @@ class AuditAction(StrEnum):
     LEGAL_HOLD_RELEASED = "legal_hold.released"
     EXPORT = "export"
     PURGE = "retention.purge"
+    RETENTION_FLOOR_SET = "retention.floor_set"
     LOGIN = "login"
     LOGIN_FAILED = "login.failed"
     ACCOUNT_LOCKED = "login.locked"

@@ -1,5 +1,5 @@
 """``/api/v1/audit`` (verify the chain, its head, entries by actor, action or deployment) and
-``/api/v1/retention/purge``."""
+``/api/v1/retention/purge`` and ``/api/v1/retention/floor`` (the floor an admin sets)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 
 from openlfr.api.deps import ContextDep, PrincipalDep
 from openlfr.store import audit
-from openlfr.store.retention import PurgeReport, purge
+from openlfr.store.retention import FloorRequest, FloorView, PurgeReport, floor, purge, set_floor
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
@@ -47,3 +47,15 @@ def head(ctx: ContextDep) -> audit.AuditVerdict:
 def retention_purge(who: PrincipalDep, ctx: ContextDep) -> PurgeReport:
     """Delete alert images and data past their retention (legal holds kept); the counts stay."""
     return purge(ctx.store, datetime.now(UTC), who.actor, ctx.settings.store.retention)
+
+
+@router.get("/retention/floor", response_model=FloorView)
+def retention_floor(ctx: ContextDep) -> FloorView:
+    """The fewest days alert data is kept (None: no floor set), who set it and when."""
+    return floor(ctx.store)
+
+
+@router.post("/retention/floor", response_model=FloorView)
+def set_retention_floor(body: FloorRequest, who: PrincipalDep, ctx: ContextDep) -> FloorView:
+    """Set the floor (admin only; audited): a purge or a run with shorter periods is refused."""
+    return set_floor(ctx.store, body, who.actor)

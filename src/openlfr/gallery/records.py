@@ -216,6 +216,16 @@ class RecordStore:
             last = int(ids[-1])
             yield ids, vecs
 
+    def vectors_of(self, row_ids: Iterable[int]) -> NDArray[np.float32]:
+        """The templates (decrypted) of the given rows, in their order."""
+        out = []
+        for row_id in row_ids:
+            row = self._db.execute("SELECT template FROM records WHERE row_id = ?", (int(row_id),)).fetchone()
+            if row is None:
+                raise GalleryError(f"no record at row {row_id}")
+            out.append(np.frombuffer(self._cipher.decrypt(row[0], self._ctx(int(row_id), "template")), np.float32))
+        return np.stack(out) if out else np.zeros((0, 0), np.float32)
+
     def fields(self, row_id: int) -> dict[str, object]:
         row = self._db.execute("SELECT fields, retain_until FROM records WHERE row_id = ?", (row_id,)).fetchone()
         if row is None:

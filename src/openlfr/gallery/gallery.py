@@ -63,8 +63,15 @@ class Gallery:
     # making and opening ------------------------------------------------------------------------
     @classmethod
     def create(
-        cls, path: Path, store: StoreConfig, embedder: str, dimension: int = 128, exact_limit: int = EXACT_LIMIT
+        cls,
+        path: Path,
+        store: StoreConfig,
+        embedder: str,
+        dimension: int = 128,
+        exact_limit: int = EXACT_LIMIT,
+        extra: dict[str, object] | None = None,
     ) -> Gallery:
+        """A new gallery at ``path``; ``extra``: more plain meta (a footage index's kind and threshold)."""
         if (path / META_FILE).exists():
             raise GalleryError(f"{path} already holds a gallery")
         if path.exists() and any(path.iterdir()):
@@ -79,6 +86,7 @@ class Gallery:
             "key_id": cipher.key_id,
             "exact_limit": exact_limit,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            **(extra or {}),
         }
         (path / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         gallery = cls(path, cipher, meta)

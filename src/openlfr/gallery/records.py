@@ -15,7 +15,7 @@ import hmac
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +64,8 @@ class NewRecord:
     vector: NDArray[np.float32]
     thumb: bytes | None
     quality: float
+    extra: dict[str, object] = field(default_factory=dict)
+    """More fields kept (encrypted) with the record: a footage track's time span, camera and video."""
 
 
 class RecordStore:
@@ -113,6 +115,12 @@ class RecordStore:
         rows = self._db.execute("SELECT status, COALESCE(reason, ''), COUNT(*) FROM journal GROUP BY 1, 2")
         return {(f"{s}:{r}" if r else s): int(n) for s, r, n in rows}
 
+    def journal_mark(self, sha256: str, status: str, reason: str | None = None) -> None:
+        """Note a content hash as done without a record (a footage video indexed whole)."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO journal VALUES (?, ?, ?)", (self.lookup_key("sha", sha256), status, reason)
+        )
+
     def has_record_id(self, record_id: str) -> bool:
         key = self.lookup_key("record", record_id)
         return self._db.execute("SELECT 1 FROM records WHERE record_key = ?", (key,)).fetchone() is not None
@@ -127,7 +135,7 @@ class RecordStore:
             for item in added:
                 row_id, next_row = next_row, next_row + 1
                 rec = item.record
-                fields = rec.fields_json({"quality": round(item.quality, 4)})
+                fields = rec.fields_json({"quality": round(item.quality, 4), **item.extra})
                 vector = np.ascontiguousarray(item.vector, dtype=np.float32).tobytes()
                 self._db.execute(
                     "INSERT INTO records VALUES (?, ?, ?, ?, 0, ?, ?, ?)",

@@ -1,0 +1,111 @@
+"""Footage search on the Hamilton clip: Lin-Manuel Miranda's photo finds his appearance at the right time
+first; an LFW face (absent) finds nothing above the threshold; a truncated video is a clear error and
+loses nothing already indexed."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from pydantic import SecretStr
+
+from openlfr.analysis import FaceAnalyzer
+from openlfr.config import DlibOnnxEmbedderConfig, Settings, StoreConfig
+from openlfr.footage.search import search_footage
+from openlfr.footage.store import index_video, open_footage, threshold_of
+from openlfr.gallery.gallery import Gallery
+from openlfr.gallery.index import normalise
+from openlfr.store.crypto import generate_key
+
+pytestmark = pytest.mark.shared_data
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    data = tmp_path_factory.mktemp("footage_store")
+    return Settings(embedder=DlibOnnxEmbedderConfig(), store=StoreConfig(key=SecretStr(generate_key()), data_dir=data))
+
+
+@pytest.fixture(scope="module")
+def hamilton(shared_data: Path) -> Path:
+    return shared_data / "videos" / "hamilton_whitehouse"
+
+
+@pytest.fixture(scope="module")
+def footage(hamilton: Path, settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("footage") / "f"
+    folder = open_footage(path, settings, FaceAnalyzer(settings).embedder.identity)
+    report = index_video(folder, settings, hamilton / "short_hamilton_clip.mp4", retain_days=30)
+    assert report.complete and report.added == report.tracks > 0, report
+    folder.close()
+    return path
+
+
+def miranda_times(hamilton: Path, analyzer: FaceAnalyzer, threshold: float) -> list[float]:
+    """Ground truth by another path: stills decoded every half second, each face compared 1:1 with his photo."""
+    photo = analyzer.analyze(analyzer.load(hamilton / "enrol" / "lin-manuel-miranda.png"))[0].template.vector
+    times = []
+    with av.open(str(hamilton / "short_hamilton_clip.mp4")) as container:
+        next_t = 0.0
+        for frame in container.decode(video=0):
+            t = float(frame.time or 0.0)
+            if t + 1e-6 < next_t:
+                continue
+            next_t = t + 0.5
+            faces = analyzer.analyze(frame.to_ndarray(format="rgb24"))
+            if any(float((normalise(f.template.vector) @ normalise(photo).T)[0, 0]) >= threshold for f in faces):
+                times.append(t)
+    return times
+
+
+def test_his_photo_finds_his_appearance_first_at_the_right_time(
+    footage: Path, hamilton: Path, settings: Settings
+) -> None:
+    analyzer = FaceAnalyzer(settings)
+    folder = Gallery.open(footage, settings.store)
+    [result] = search_footage(folder, analyzer, [hamilton / "enrol" / "lin-manuel-miranda.png"], "test: Hamilton")
+    [face] = result.faces
+    assert face.appearances, "his appearance was not found above the threshold"
+    first = face.appearances[0]
+    truth = miranda_times(hamilton, analyzer, threshold_of(folder))
+    assert truth, "the stills path saw him nowhere: the ground truth is empty"
+    assert any(first.start_s - 0.5 <= t <= first.end_s + 0.5 for t in truth), (first, truth)
+    assert first.video == "short_hamilton_clip.mp4" and first.camera == "short_hamilton_clip"
+    assert [a.rank for a in face.appearances] == list(range(1, len(face.appearances) + 1))
+    assert folder.records.audit_entries()[-1]["action"] == "search"
+    assert folder.records.audit_entries()[-1]["detail"]["reason"] == "test: Hamilton"  # type: ignore[index]
+    folder.close()
+
+
+def test_an_absent_face_finds_nothing_above_the_threshold(footage: Path, shared_data: Path, settings: Settings) -> None:
+    folder = Gallery.open(footage, settings.store)
+    lfw = sorted((shared_data / "lfw").rglob("*.jpg"))[:3]
+    results = search_footage(folder, FaceAnalyzer(settings), lfw, "test: absent")
+    assert all(face.appearances == [] for r in results for face in r.faces)
+    assert sum(len(r.faces) for r in results) >= 3
+    everything = search_footage(folder, FaceAnalyzer(settings), lfw[:1], "test: absent", everything=True)
+    assert everything[0].faces[0].appearances, "with everything, the ranked tracks below it are listed"
+    assert not any(a.above_threshold for a in everything[0].faces[0].appearances)
+    folder.close()
+
+
+def test_a_truncated_video_is_a_clear_error_and_loses_nothing(
+    footage: Path, hamilton: Path, settings: Settings, tmp_path: Path
+) -> None:
+    path = tmp_path / "f"
+    shutil.copytree(footage, path)
+    folder = Gallery.open(path, settings.store)
+    before = folder.records.count()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes((hamilton / "short_hamilton_clip.mp4").read_bytes()[:300_000])
+    report = index_video(folder, settings, cut, retain_days=30)
+    assert not report.complete
+    assert report.problem is not None and "cannot read video" in report.problem and str(cut) in report.problem
+    assert folder.records.count() == before + report.added
+    again = index_video(folder, settings, hamilton / "short_hamilton_clip.mp4", retain_days=30)
+    assert again.already_indexed and folder.records.count() == before + report.added
+    folder.close()
+    assert np.isfinite(before)

@@ -22,6 +22,7 @@ from openlfr.gallery.importer import import_items, iter_source
 from openlfr.gallery.index import EXACT_LIMIT
 from openlfr.gallery.search import ProbeResult, search_probes
 from openlfr.gallery.sheet import review_sheet
+from openlfr.gallery.views import GallerySearchRequest, ProbeView
 from openlfr.ingest.images import iter_image_paths
 from openlfr.match.calibrate import Cohort
 from openlfr.text import term
@@ -151,9 +152,10 @@ def search(
     paths = list(iter_image_paths(probes))
     if not paths:
         raise OpenLFRError("no probe images found")
-    results = list(search_probes(gallery, analyzer, paths, top, reason, threshold))
+    request = GallerySearchRequest(reason=reason, top=top, threshold=threshold)
+    results = list(search_probes(gallery, analyzer, paths, request.top, request.reason, request.threshold))
     if output_format is Format.JSONL:
-        text = "".join(json.dumps(r.to_json()) + "\n" for r in results)
+        text = "".join(ProbeView.of(r).model_dump_json() + "\n" for r in results)
     elif output_format is Format.HTML:
         text = review_sheet(results, gallery, reason)
     else:

@@ -249,13 +249,13 @@ class RecordStore:
         return self._cipher.decrypt(row[0], self._ctx(row_id, "thumb"))
 
     # the audit log -----------------------------------------------------------------------------
-    def audit(self, action: str, detail: dict[str, object]) -> str:
-        """Append an entry to the gallery's hash chain; its hash."""
+    def audit(self, action: str, detail: dict[str, object], actor: str | None = None) -> str:
+        """Append an entry to the gallery's hash chain (``actor``: who, the local user by default); its hash."""
         self._db.execute("BEGIN IMMEDIATE")
         head = self._db.execute("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
         prev = head[0] if head else GENESIS
         at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        actor = getpass.getuser()
+        actor = actor or getpass.getuser()
         body = json.dumps(detail, sort_keys=True)
         digest = _entry_hash(prev, at, actor, action, body)
         self._db.execute("INSERT INTO audit VALUES (NULL, ?, ?, ?, ?, ?, ?)", (at, actor, action, body, prev, digest))

@@ -76,24 +76,35 @@ def search_probes(
     threshold: float | None = None,
 ) -> Iterator[ProbeResult]:
     """The candidates of every face of every probe; the search is audited first (reason required)."""
+    audit_search(gallery, analyzer, reason, k, threshold, [_sha(p) for p in probes])
+    for path in probes:
+        yield search_probe(gallery, analyzer, path, k, threshold)
+
+
+def audit_search(
+    gallery: Gallery,
+    analyzer: FaceAnalyzer,
+    reason: str,
+    k: int,
+    threshold: float | None,
+    probe_sha256: Sequence[str | None],
+    actor: str | None = None,
+) -> None:
+    """Refuse a search without a reason or by another embedder; else write it to the gallery's audit log."""
     if not reason.strip():
         raise GalleryError("a gallery search needs its reason (--reason)")
     if analyzer.embedder.identity != gallery.embedder:
         raise GalleryEmbedderError(
             f"the settings' embedder {analyzer.embedder.identity} is not the gallery's {gallery.embedder}"
         )
-    gallery.records.audit(
-        "search",
-        {
-            "reason": reason,
-            "top": k,
-            "threshold": threshold,
-            "probes": [_sha(p) for p in probes],
-            "gallery_size": gallery.records.count(),
-        },
-    )
-    for path in probes:
-        yield search_probe(gallery, analyzer, path, k, threshold)
+    detail: dict[str, object] = {
+        "reason": reason,
+        "top": k,
+        "threshold": threshold,
+        "probes": list(probe_sha256),
+        "gallery_size": gallery.records.count(),
+    }
+    gallery.records.audit("search", detail, actor)
 
 
 def search_probe(

@@ -4,18 +4,20 @@ loses nothing already indexed."""
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
 import av
-import numpy as np
 import pytest
 from pydantic import SecretStr
 
 from openlfr.analysis import FaceAnalyzer
 from openlfr.config import DlibOnnxEmbedderConfig, Settings, StoreConfig
 from openlfr.footage.search import search_footage
-from openlfr.footage.store import index_video, open_footage, threshold_of
+from openlfr.footage.store import add_video, index_video, open_footage, threshold_of
+from openlfr.footage.tracks import VideoTracks, collect_tracks
+from openlfr.footage.video import match_tracks
 from openlfr.gallery.gallery import Gallery
 from openlfr.gallery.index import normalise
 from openlfr.store.crypto import generate_key
@@ -35,11 +37,20 @@ def hamilton(shared_data: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def footage(hamilton: Path, settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def clip(hamilton: Path, settings: Settings) -> VideoTracks:
+    """The clip's tracks, through the live pipeline, once."""
+    found = collect_tracks(settings, hamilton / "short_hamilton_clip.mp4")
+    assert found.complete and found.tracks, found
+    return found
+
+
+@pytest.fixture(scope="module")
+def footage(clip: VideoTracks, hamilton: Path, settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("footage") / "f"
     folder = open_footage(path, settings, FaceAnalyzer(settings).embedder.identity)
-    report = index_video(folder, settings, hamilton / "short_hamilton_clip.mp4", retain_days=30)
-    assert report.complete and report.added == report.tracks > 0, report
+    sha = hashlib.sha256((hamilton / "short_hamilton_clip.mp4").read_bytes()).hexdigest()
+    report = add_video(folder, clip, sha, retain_days=30)
+    assert report.complete and report.added == report.tracks == len(clip.tracks), report
     folder.close()
     return path
 
@@ -108,4 +119,21 @@ def test_a_truncated_video_is_a_clear_error_and_loses_nothing(
     again = index_video(folder, settings, hamilton / "short_hamilton_clip.mp4", retain_days=30)
     assert again.already_indexed and folder.records.count() == before + report.added
     folder.close()
-    assert np.isfinite(before)
+
+
+def test_search_video_finds_him_against_a_watchlist_of_his_photo(
+    clip: VideoTracks, hamilton: Path, settings: Settings, tmp_path: Path
+) -> None:
+    """``lfr search-video``: the same tracks matched against a watchlist (its threshold)."""
+    from openlfr.match.enrol import enrol
+    from openlfr.match.sources import from_folder
+
+    (tmp_path / "lin-manuel-miranda").mkdir()
+    (tmp_path / "lin-manuel-miranda" / "photo.png").symlink_to(hamilton / "enrol" / "lin-manuel-miranda.png")
+    (tmp_path / "alex-lacamoire").mkdir()
+    (tmp_path / "alex-lacamoire" / "photo.png").symlink_to(hamilton / "enrol" / "alex-lacamoire.png")
+    watchlist, _ = enrol(from_folder(tmp_path), FaceAnalyzer(settings), name="hamilton", threshold=0.5)
+    found = match_tracks(clip, watchlist)
+    assert found.hits and found.hits[0].subject_id == "lin-manuel-miranda", found
+    assert found.tracks == len(clip.tracks) and found.complete
+    assert found.uncalibrated is not None  # a threshold set by hand is said to be one

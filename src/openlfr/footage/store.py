@@ -65,7 +65,11 @@ def index_video(
     sha = hashlib.sha256(video.read_bytes()).hexdigest()
     if footage.records.journal_status(sha) == "indexed":
         return VideoReport(str(video), camera or "", 0, 0, True, already_indexed=True)
-    found = collect_tracks(settings, video, camera, fps)
+    return add_video(footage, collect_tracks(settings, video, camera, fps), sha, retain_days)
+
+
+def add_video(footage: Gallery, found: VideoTracks, sha: str, retain_days: int) -> VideoReport:
+    """Store the tracks of one video (SHA-256 ``sha``); a complete one is noted as indexed; audited."""
     added = store_tracks(footage, found, sha, date.today() + timedelta(days=retain_days))
     if found.complete:
         footage.records.journal_mark(sha, "indexed")
@@ -73,7 +77,7 @@ def index_video(
         "footage_index",
         {"video_sha256": sha, "camera": found.camera, "tracks": added, "complete": found.complete},
     )
-    return VideoReport(str(video), found.camera, len(found.tracks), added, found.complete, found.problem)
+    return VideoReport(str(found.video), found.camera, len(found.tracks), added, found.complete, found.problem)
 
 
 def store_tracks(footage: Gallery, found: VideoTracks, video_sha: str, retain_until: date) -> int:

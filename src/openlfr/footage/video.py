@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from openlfr.config import Settings
-from openlfr.footage.tracks import collect_tracks
+from openlfr.footage.tracks import VideoTracks, collect_tracks
 from openlfr.match import matcher
 from openlfr.match.watchlist import Watchlist
 
@@ -42,15 +42,18 @@ class VideoSearch:
 
 def search_video(settings: Settings, video: Path, watchlist: Watchlist, fps: float = 10.0) -> VideoSearch:
     """Every track of ``video`` whose best watchlist candidate reaches the threshold, best first."""
-    found = collect_tracks(settings, video, fps=fps)
+    return match_tracks(collect_tracks(settings, video, fps=fps), watchlist)
+
+
+def match_tracks(found: VideoTracks, watchlist: Watchlist) -> VideoSearch:
+    """The tracks of one video against ``watchlist``: each track's best candidate at or above its threshold."""
     problem = watchlist.calibration_problem()
-    out = VideoSearch(str(video), len(found.tracks), watchlist.threshold, found.complete, found.problem, problem)
+    out = VideoSearch(str(found.video), len(found.tracks), watchlist.threshold, found.complete, found.problem, problem)
     if not found.tracks:
         return out
-    index = watchlist.index()
     vectors = np.stack([t.vector for t in found.tracks])
     hits = []
-    for track, candidates in zip(found.tracks, matcher.search(watchlist, vectors, k=1, index=index), strict=True):
+    for track, candidates in zip(found.tracks, matcher.search(watchlist, vectors, k=1), strict=True):
         best = matcher.best_match(candidates)
         if best is not None:
             hits.append((best, track))

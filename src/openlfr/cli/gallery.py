@@ -16,7 +16,7 @@ from rich.text import Text
 
 from openlfr.analysis import FaceAnalyzer
 from openlfr.cli.common import console, err_console, settings
-from openlfr.errors import OpenLFRError
+from openlfr.errors import GalleryError, OpenLFRError
 from openlfr.gallery.gallery import Gallery, open_for_rebuild
 from openlfr.gallery.importer import import_items, iter_source
 from openlfr.gallery.index import EXACT_LIMIT
@@ -152,6 +152,8 @@ def search(
     paths = list(iter_image_paths(probes))
     if not paths:
         raise OpenLFRError("no probe images found")
+    if not reason.strip():
+        raise GalleryError("a gallery search needs its reason (--reason)")
     request = GallerySearchRequest(reason=reason, top=top, threshold=threshold)
     results = list(search_probes(gallery, analyzer, paths, request.top, request.reason, request.threshold))
     if output_format is Format.JSONL:

@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from openlfr.alert.base import AlertSink
 from openlfr.config import CameraConfig, Settings
-from openlfr.errors import OpenLFRError
+from openlfr.errors import OpenLFRError, SourceError
 from openlfr.live.app import LiveApp
 from openlfr.track.shots import Shot, ShotBook
 from openlfr.types import Alert, Template, Track
@@ -112,15 +112,27 @@ def collect_tracks(settings: Settings, video: Path, camera: str | None = None, f
     sink: AlertSink = _NoAlerts()
     app = LiveApp(quiet, None, [cam], sink=sink, recognisers=lambda _camera: collector)
     out = VideoTracks(video, cam.id)
+    pipeline_log = logging.getLogger("openlfr.live.pipeline")
+    reported = _Reported()
+    pipeline_log.addFilter(reported)
     try:
         app.run()
     except OpenLFRError as exc:  # the source failed part way: what was seen is kept, and said
         out.complete, out.problem = False, str(exc)
+    finally:
+        pipeline_log.removeFilter(reported)
     stats = app.pipelines[0].source.stats if app.pipelines else None
     if out.complete and stats is not None and stats.errors:
         out.complete, out.problem = False, f"the video had read errors: {stats.last_error}"
     out.tracks = collector.tracks()
     return out
+
+
+class _Reported(logging.Filter):
+    """Drops the pipeline's trace of a ``SourceError``: a footage run reports it itself, as one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], SourceError))
 
 
 def _jpeg(crop: NDArray[np.uint8]) -> bytes:

@@ -103,6 +103,19 @@ def test_an_absent_face_finds_nothing_above_the_threshold(footage: Path, shared_
     folder.close()
 
 
+def faststart(source: Path, target: Path) -> Path:
+    """The same packets with the MP4 index at the front (as cameras and recorders often write it), so that
+    a cut copy still opens and plays up to the cut."""
+    with av.open(str(source)) as src, av.open(str(target), "w", options={"movflags": "+faststart"}) as out:
+        stream = src.streams.video[0]
+        copy = out.add_stream_from_template(stream)
+        for packet in src.demux(stream):
+            if packet.dts is not None:
+                packet.stream = copy
+                out.mux(packet)
+    return target
+
+
 def test_a_truncated_video_is_a_clear_error_and_loses_nothing(
     footage: Path, hamilton: Path, settings: Settings, tmp_path: Path
 ) -> None:
@@ -110,13 +123,26 @@ def test_a_truncated_video_is_a_clear_error_and_loses_nothing(
     shutil.copytree(footage, path)
     folder = Gallery.open(path, settings.store)
     before = folder.records.count()
-    cut = tmp_path / "cut.mp4"
-    cut.write_bytes((hamilton / "short_hamilton_clip.mp4").read_bytes()[:300_000])
+    clip = hamilton / "short_hamilton_clip.mp4"
+    cut = tmp_path / "cut.mp4"  # its index (moov) is at the end: cut, it does not open at all
+    cut.write_bytes(clip.read_bytes()[:300_000])
     report = index_video(folder, settings, cut, retain_days=30)
-    assert not report.complete
+    assert not report.complete and report.added == 0
     assert report.problem is not None and "cannot read video" in report.problem and str(cut) in report.problem
+    assert folder.records.count() == before
+
+    whole = faststart(clip, tmp_path / "fast.mp4")
+    half = tmp_path / "half.mp4"  # index at the front: plays up to the cut, then simply ends
+    half.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    report = index_video(folder, settings, half, retain_days=30)
+    assert not report.complete and report.problem is not None
+    assert "the video ended after" in report.problem and "frames its header states" in report.problem
+    assert report.added == report.tracks > 0, "the tracks seen before the cut are kept"
     assert folder.records.count() == before + report.added
-    again = index_video(folder, settings, hamilton / "short_hamilton_clip.mp4", retain_days=30)
+    spans = [folder.records.fields(int(r)) for ids, _ in folder.records.templates() for r in ids]
+    assert max(float(str(f["end_s"])) for f in spans if f["video"] == "half.mp4") < 6.0
+
+    again = index_video(folder, settings, clip, retain_days=30)
     assert again.already_indexed and folder.records.count() == before + report.added
     folder.close()
 

@@ -1,7 +1,8 @@
 """The tracks of a recorded video, from the live pipeline: one fused template, time span and best crop each.
 
 A video that stops half way (a truncated or damaged file) keeps the tracks seen until then:
-``VideoTracks.complete`` is False and ``problem`` says where and why.
+``VideoTracks.complete`` is False and ``problem`` says where and why (a read error, or fewer frames read
+than the file's header states).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from numpy.typing import NDArray
 from openlfr.alert.base import AlertSink
 from openlfr.config import CameraConfig, Settings
 from openlfr.errors import OpenLFRError, SourceError
+from openlfr.ingest.avreader import stated_frames
 from openlfr.live.app import LiveApp
 from openlfr.track.shots import Shot, ShotBook
 from openlfr.types import Alert, Template, Track
@@ -122,7 +124,11 @@ def collect_tracks(settings: Settings, video: Path, camera: str | None = None, f
     finally:
         pipeline_log.removeFilter(reported)
     stats = app.pipelines[0].source.stats if app.pipelines else None
-    if out.complete and stats is not None and stats.errors:
+    read = app.pipelines[0].metrics.snapshot().frames_in if app.pipelines else 0
+    stated = stated_frames(str(video))
+    if out.complete and stated is not None and read < stated:
+        out.complete, out.problem = False, f"the video ended after {read} of the {stated} frames its header states"
+    elif out.complete and stats is not None and stats.errors:
         out.complete, out.problem = False, f"the video had read errors: {stats.last_error}"
     out.tracks = collector.tracks()
     return out

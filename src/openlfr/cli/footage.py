@@ -77,7 +77,7 @@ def search(
     """Every appearance of each probe face in the footage, ranked, with time spans: for review."""
     cfg = settings()
     analyzer = FaceAnalyzer(cfg)
-    footage = open_footage(footage_path, cfg, analyzer.embedder.identity)
+    footage = open_footage(footage_path, cfg, analyzer.embedder.identity, create=False)
     try:
         paths = list(iter_image_paths(probes))
         if not paths:

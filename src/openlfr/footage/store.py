@@ -42,15 +42,17 @@ class VideoReport:
     already_indexed: bool = False
 
 
-def open_footage(path: Path, settings: Settings, embedder: str, threshold: float | None = None) -> Gallery:
-    """The footage folder at ``path``, made if it does not exist yet."""
-    if not (path / "gallery.json").exists():
+def open_footage(
+    path: Path, settings: Settings, embedder: str, threshold: float | None = None, create: bool = True
+) -> Gallery:
+    """The footage folder at ``path``, made if it does not exist yet (and ``create``)."""
+    if create and not (path / "gallery.json").exists():
         extra: dict[str, object] = {"kind": KIND, "threshold": threshold or DEFAULT_THRESHOLD}
         return Gallery.create(path, settings.store, embedder, extra=extra)
     footage = Gallery.open(path, settings.store, embedder)
     if footage.meta.get("kind") != KIND:
         footage.close()
-        raise GalleryError(f"{path} is a gallery, not a footage folder ('lfr footage index' makes one)")
+        raise GalleryError(f"{path} is a gallery, not a footage folder ('lfr footage index ... -o {path}' makes one)")
     return footage
 
 

@@ -38,6 +38,7 @@ def reaches(module: str, target: str) -> bool:
         ("review", ("openlfr.deploy",)),
         ("store", ("openlfr.deploy", "openlfr.review")),
         ("gallery", ("openlfr.cli", "openlfr.api", "openlfr.deploy", "openlfr.review")),
+        ("footage", ("openlfr.cli", "openlfr.api", "openlfr.deploy", "openlfr.review")),
         ("live", ("openlfr.cli", "openlfr.api", "openlfr.deploy", "openlfr.store")),
     ],
 )

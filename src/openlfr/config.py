@@ -421,6 +421,11 @@ class ApiConfig(_Strict):
         description="Folder of cohort files ('lfr cohort build') that a watchlist upload may be calibrated "
         "against, by file name; none: uploads are calibrated nowhere (threshold set by hand).",
     )
+    gallery_dir: Path | None = Field(
+        None,
+        description="Folder of galleries ('lfr gallery create') the service searches, each by its folder's "
+        "name, never a path; none: no gallery is offered.",
+    )
 
 
 class ReviewConfig(_Strict):

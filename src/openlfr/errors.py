@@ -19,7 +19,8 @@ sees one clear line::
     ├── EnrolmentError           nothing usable could be enrolled
     ├── GalleryError             a gallery cannot be made, opened, imported into or searched
     │   ├── GalleryIndexError    its index file is missing, corrupt or altered ('lfr gallery rebuild')
-    │   └── GalleryEmbedderError the gallery was made by another embedder (or model version)
+    │   ├── GalleryEmbedderError the gallery was made by another embedder (or model version)
+    │   └── GalleryNotFoundError the service offers no gallery of that name
     ├── SourceError              a video source cannot be opened or read
     ├── StoreError               the store cannot be opened, migrated or written
     │   ├── StoreKeyError        no encryption key, or not the key this store was made with
@@ -151,6 +152,12 @@ class GalleryEmbedderError(GalleryError):
     """The gallery's templates were made by a different embedder than the one configured."""
 
     code = "embedder_mismatch"
+
+
+class GalleryNotFoundError(GalleryError):
+    """The service offers no gallery of that name (``[api] gallery_dir``)."""
+
+    code = "gallery_not_found"
 
 
 class UncalibratedError(WatchlistError):

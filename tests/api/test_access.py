@@ -78,6 +78,8 @@ PINNED: dict[str, str] = {
     "POST /api/v1/alerts/{alert_id}/holds/release": "supervisor",
     "GET /api/v1/deployments/{deployment_id}/alerts/stream": "engagement operator supervisor",
     "POST /api/v1/search": "operator supervisor",
+    "GET /api/v1/galleries": "auditor operator supervisor",
+    "POST /api/v1/galleries/{gallery}/search": "operator supervisor",
     "POST /api/v1/deployments/{deployment_id}/templates": "device",
     "POST /api/v1/deployments/{deployment_id}/hits/{hit_id}/crop": "device",
     "GET /api/v1/audit": "admin auditor",
@@ -179,6 +181,7 @@ def _path(template: str, w: World, real: bool) -> str:
         .replace("{alert_id}", alert)
         .replace("{username}", "user-operator" if real else "no-such-user")
         .replace("{name}", "no-such-token")
+        .replace("{gallery}", "no-such-gallery")
     )
 
 

@@ -18,6 +18,7 @@ from openlfr.embed.onnx import OnnxEmbedder
 from openlfr.errors import WatchlistError
 from openlfr.match import matcher
 from openlfr.match.calibrate import Cohort, apply, calibrate, normalise
+from openlfr.match.enrol import enrol
 from openlfr.match.scoring import Fusion, build_scoring
 from openlfr.match.watchlist import FORMAT_VERSION, Watchlist
 
@@ -119,3 +120,45 @@ def test_two_embedders_fuse_their_normalised_scores(
     assert not np.allclose(each[0], each[1]), "the two embedders score differently"
     with pytest.raises(ValueError, match="needs that many"):
         Fusion((first_scoring, second_scoring)).scores(probes[:1], galleries[:1])
+
+
+def test_a_large_normalised_watchlist_retrieves_by_index_then_rescores_as_brute_force(
+    fairface: tuple[Cohort, list[Path]],
+    shared_data: Path,
+    analyzer: FaceAnalyzer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """40 LFW people enrolled (one image each), their second images as probes: with ``RESCORE_N`` at 12 the
+    search goes through the index (12 nearest rows, re-scored) and ranks as scoring every template does."""
+    from openlfr.match.sources import from_folder
+
+    people: dict[str, list[Path]] = {}
+    with (shared_data / "lfw" / "manifest.csv").open(newline="") as f:
+        for row in csv.DictReader(f):
+            people.setdefault(row["identity"], []).append(shared_data / "lfw" / row["path"])
+    mated = [(n, imgs) for n, imgs in people.items() if len(imgs) >= 2][:40]
+    for name, images in mated:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / images[0].name).symlink_to(images[0])
+    enrolled, _ = enrol(from_folder(tmp_path), analyzer, name="lfw40")
+    wl = normalise(enrolled, fairface[0], CONFIG)
+    probes = np.stack([analyzer.analyze(analyzer.load(imgs[1]))[0].template.vector for _, imgs in mated[:12]])
+    brute = matcher.search(wl, probes, k=3)
+    monkeypatch.setattr(matcher, "RESCORE_N", 12)
+    seen: list[int] = []
+    index, rows = wl.index()
+
+    class Counting:
+        def __len__(self) -> int:
+            return len(index)
+
+        def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+            seen.append(k)
+            return index.search(queries, k)
+
+    through = matcher.search(wl, probes, k=3, index=(Counting(), rows))
+    assert seen == [12], "the normalised search asked the index for the rows to re-score"
+    assert [[m.subject_id for m in r] for r in through] == [[m.subject_id for m in r] for r in brute]
+    np.testing.assert_allclose([m.score for r in through for m in r], [m.score for r in brute for m in r], atol=1e-5)
+    assert np.mean([r[0].subject_id == n for r, (n, _) in zip(through, mated, strict=False)]) > 0.7

@@ -66,6 +66,8 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/deployments/{deployment_id}/alerts/stream"): frozenset({S, OP, E}),
     # retrospective search
     ("POST", "/api/v1/search"): frozenset({S, OP}),
+    ("GET", "/api/v1/galleries"): frozenset({S, OP, U}),
+    ("POST", "/api/v1/galleries/{gallery}/search"): frozenset({S, OP}),
     # edge devices (only their own deployment's, checked in the route)
     ("POST", "/api/v1/deployments/{deployment_id}/templates"): frozenset({D}),
     ("POST", "/api/v1/deployments/{deployment_id}/hits/{hit_id}/crop"): frozenset({D}),

@@ -17,7 +17,7 @@ from openlfr.api import errors
 from openlfr.api.deps import ApiContext, authorise
 from openlfr.api.feed import AlertFeed
 from openlfr.api.limits import RateLimiter
-from openlfr.api.routes import alerts, auth, deployments, edge, health, public, records, search, users
+from openlfr.api.routes import alerts, auth, deployments, edge, galleries, health, public, records, search, users
 from openlfr.auth.sessions import WebSessions
 from openlfr.auth.tokens import Tokens
 from openlfr.auth.users import Users
@@ -37,6 +37,7 @@ ROUTERS = (
     deployments.router,
     alerts.router,
     search.router,
+    galleries.router,
     records.router,
     public.router,
     edge.router,

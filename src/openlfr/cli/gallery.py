@@ -16,13 +16,16 @@ from rich.text import Text
 
 from openlfr.analysis import FaceAnalyzer
 from openlfr.cli.common import console, err_console, settings
-from openlfr.errors import OpenLFRError
+from openlfr.errors import GalleryError, OpenLFRError
 from openlfr.gallery.gallery import Gallery, open_for_rebuild
 from openlfr.gallery.importer import import_items, iter_source
 from openlfr.gallery.index import EXACT_LIMIT
 from openlfr.gallery.search import ProbeResult, search_probes
 from openlfr.gallery.sheet import review_sheet
+from openlfr.gallery.views import GallerySearchRequest, ProbeView
 from openlfr.ingest.images import iter_image_paths
+from openlfr.match.calibrate import Cohort
+from openlfr.text import term
 
 app = typer.Typer(help="Galleries of enrolled images (custody records) for investigative search.", no_args_is_help=True)
 GalleryOpt = Annotated[Path, typer.Option("--gallery", "-g", help="The gallery folder.")]
@@ -110,6 +113,19 @@ def remove(
     gallery.close()
 
 
+@app.command("normalise", epilog="Example: lfr gallery normalise -g custody/ --cohort strangers.lfrc")
+def normalise_command(
+    gallery_path: GalleryOpt,
+    cohort: Annotated[Path, typer.Option(help="A cohort file made by 'lfr cohort build' (people not in it).")],
+) -> None:
+    """Score searches with [match.normalisation] against COHORT, as watchlists do (kept encrypted; audited)."""
+    cfg = settings()
+    gallery = Gallery.open(gallery_path, cfg.store, _embedder())
+    scoring = gallery.normalise(Cohort.load(cohort), cfg.match.normalisation)
+    console.print(f"gallery {gallery_path} now scores by {scoring.signature}")
+    gallery.close()
+
+
 @app.command("rebuild")
 def rebuild(gallery_path: GalleryOpt) -> None:
     """Make the index file again from the encrypted templates (after it was lost or corrupted)."""
@@ -136,9 +152,12 @@ def search(
     paths = list(iter_image_paths(probes))
     if not paths:
         raise OpenLFRError("no probe images found")
-    results = list(search_probes(gallery, analyzer, paths, top, reason, threshold))
+    if not reason.strip():
+        raise GalleryError("a gallery search needs its reason (--reason)")
+    request = GallerySearchRequest(reason=reason, top=top, threshold=threshold)
+    results = list(search_probes(gallery, analyzer, paths, request.top, request.reason, request.threshold))
     if output_format is Format.JSONL:
-        text = "".join(json.dumps(r.to_json()) + "\n" for r in results)
+        text = "".join(ProbeView.of(r).model_dump_json() + "\n" for r in results)
     elif output_format is Format.HTML:
         text = review_sheet(results, gallery, reason)
     else:
@@ -158,10 +177,11 @@ def _table(results: list[ProbeResult]) -> None:
         table.add_column(col, overflow="fold")
     for r in results:
         if r.error or not r.faces:
-            table.add_row(Path(r.source).name, "-", "-", "-", r.error or "no face found", "", "")
+            table.add_row(term(Path(r.source).name), "-", "-", "-", term(r.error or "no face found"), "", "")
         for f in r.faces:
             for c in f.candidates:
                 table.add_row(
-                    Path(r.source).name, str(f.index), str(c.rank), f"{c.score:.4f}", c.subject_id, c.record_id, c.date
-                )
+                    term(Path(r.source).name), str(f.index), str(c.rank), f"{c.score:.4f}",
+                    term(c.subject_id), term(c.record_id), term(c.date or ""),
+                )  # fmt: skip
     console.print(table)

@@ -20,6 +20,7 @@ from openlfr.cli import (
     edge,
     enrol,
     eval,
+    footage,
     gallery,
     models,
     retention,
@@ -76,6 +77,8 @@ app.add_typer(retention.app, name="retention")
 app.add_typer(users.app, name="users")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(gallery.app, name="gallery")
+app.add_typer(footage.app, name="footage")
+app.command("search-video")(footage.search_video_command)
 
 
 def run() -> None:

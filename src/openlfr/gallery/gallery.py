@@ -17,10 +17,13 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from openlfr.config import StoreConfig
+from openlfr.config import ScoringConfig, StoreConfig
 from openlfr.errors import GalleryEmbedderError, GalleryError, StoreKeyError
+from openlfr.gallery import scoring as gallery_scoring
 from openlfr.gallery.index import EXACT_LIMIT, GalleryIndex, IndexParams
 from openlfr.gallery.records import RecordStore
+from openlfr.match.calibrate import Cohort
+from openlfr.match.scoring import Scoring
 from openlfr.store.crypto import Cipher, load_key
 
 FORMAT = 1
@@ -40,6 +43,7 @@ class GalleryInfo:
     journal: dict[str, int]
     audit_entries: int
     audit_ok: bool
+    normalisation: dict[str, object] | None = None
 
 
 class Gallery:
@@ -54,12 +58,20 @@ class Gallery:
         self._cipher = cipher
         self.records = RecordStore(path / RECORDS_FILE, cipher, self.gallery_id)
         self.index = self._load_index()
+        self._scoring: Scoring | None = None
 
     # making and opening ------------------------------------------------------------------------
     @classmethod
     def create(
-        cls, path: Path, store: StoreConfig, embedder: str, dimension: int = 128, exact_limit: int = EXACT_LIMIT
+        cls,
+        path: Path,
+        store: StoreConfig,
+        embedder: str,
+        dimension: int = 128,
+        exact_limit: int = EXACT_LIMIT,
+        extra: dict[str, object] | None = None,
     ) -> Gallery:
+        """A new gallery at ``path``; ``extra``: more plain meta (a footage index's kind and threshold)."""
         if (path / META_FILE).exists():
             raise GalleryError(f"{path} already holds a gallery")
         if path.exists() and any(path.iterdir()):
@@ -74,6 +86,7 @@ class Gallery:
             "key_id": cipher.key_id,
             "exact_limit": exact_limit,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            **(extra or {}),
         }
         (path / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         gallery = cls(path, cipher, meta)
@@ -174,6 +187,38 @@ class Gallery:
         self.records.audit("rebuild", {"records": len(ids), "index": self.index.params.to_dict()})
         return len(ids)
 
+    # normalisation -----------------------------------------------------------------------------
+    @property
+    def scoring(self) -> Scoring | None:
+        """The normalisation the gallery was given (``normalise``), or None: searches rank by cosine."""
+        raw = self.records.get_meta("normalisation")
+        if not raw:
+            return None
+        if self._scoring is None:
+            checksum = str(json.loads(raw)["cohort_checksum"])
+            path = self.path / gallery_scoring.SCORING_FILE
+            self._scoring = gallery_scoring.load(path, self._cipher, self._scoring_context, checksum)
+        return self._scoring
+
+    @property
+    def _scoring_context(self) -> str:
+        return f"gallery:{self.gallery_id}:scoring"
+
+    def normalise(self, cohort: Cohort, config: ScoringConfig) -> Scoring:
+        """Score this gallery's searches by ``config`` against ``cohort`` (stored encrypted; audited)."""
+        scoring = gallery_scoring.build(cohort, config, self.embedder)
+        gallery_scoring.save(self.path / gallery_scoring.SCORING_FILE, self._cipher, self._scoring_context, scoring)
+        record = {
+            "method": config.describe(),
+            "cohort_source": cohort.source,
+            "cohort_size": len(cohort.vectors),
+            "cohort_checksum": scoring.checksum,
+        }
+        self.records.set_meta("normalisation", json.dumps(record))
+        self._scoring = scoring
+        self.records.audit("normalise", record)
+        return scoring
+
     # records -----------------------------------------------------------------------------------
     def remove(self, record_ids: list[str], reason: str) -> int:
         """Remove records: from the index (saved) first, then their rows; audited. The number removed."""
@@ -194,6 +239,7 @@ class Gallery:
             journal=self.records.journal_counts(),
             audit_entries=entries,
             audit_ok=ok,
+            normalisation=json.loads(raw) if (raw := self.records.get_meta("normalisation")) else None,
         )
 
 

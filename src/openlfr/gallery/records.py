@@ -15,7 +15,7 @@ import hmac
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +64,8 @@ class NewRecord:
     vector: NDArray[np.float32]
     thumb: bytes | None
     quality: float
+    extra: dict[str, object] = field(default_factory=dict)
+    """More fields kept (encrypted) with the record: a footage track's time span, camera and video."""
 
 
 class RecordStore:
@@ -113,6 +115,12 @@ class RecordStore:
         rows = self._db.execute("SELECT status, COALESCE(reason, ''), COUNT(*) FROM journal GROUP BY 1, 2")
         return {(f"{s}:{r}" if r else s): int(n) for s, r, n in rows}
 
+    def journal_mark(self, sha256: str, status: str, reason: str | None = None) -> None:
+        """Note a content hash as done without a record (a footage video indexed whole)."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO journal VALUES (?, ?, ?)", (self.lookup_key("sha", sha256), status, reason)
+        )
+
     def has_record_id(self, record_id: str) -> bool:
         key = self.lookup_key("record", record_id)
         return self._db.execute("SELECT 1 FROM records WHERE record_key = ?", (key,)).fetchone() is not None
@@ -127,7 +135,7 @@ class RecordStore:
             for item in added:
                 row_id, next_row = next_row, next_row + 1
                 rec = item.record
-                fields = rec.fields_json({"quality": round(item.quality, 4)})
+                fields = rec.fields_json({"quality": round(item.quality, 4), **item.extra})
                 vector = np.ascontiguousarray(item.vector, dtype=np.float32).tobytes()
                 self._db.execute(
                     "INSERT INTO records VALUES (?, ?, ?, ?, 0, ?, ?, ?)",
@@ -216,6 +224,16 @@ class RecordStore:
             last = int(ids[-1])
             yield ids, vecs
 
+    def vectors_of(self, row_ids: Iterable[int]) -> NDArray[np.float32]:
+        """The templates (decrypted) of the given rows, in their order."""
+        out = []
+        for row_id in row_ids:
+            row = self._db.execute("SELECT template FROM records WHERE row_id = ?", (int(row_id),)).fetchone()
+            if row is None:
+                raise GalleryError(f"no record at row {row_id}")
+            out.append(np.frombuffer(self._cipher.decrypt(row[0], self._ctx(int(row_id), "template")), np.float32))
+        return np.stack(out) if out else np.zeros((0, 0), np.float32)
+
     def fields(self, row_id: int) -> dict[str, object]:
         row = self._db.execute("SELECT fields, retain_until FROM records WHERE row_id = ?", (row_id,)).fetchone()
         if row is None:
@@ -231,13 +249,13 @@ class RecordStore:
         return self._cipher.decrypt(row[0], self._ctx(row_id, "thumb"))
 
     # the audit log -----------------------------------------------------------------------------
-    def audit(self, action: str, detail: dict[str, object]) -> str:
-        """Append an entry to the gallery's hash chain; its hash."""
+    def audit(self, action: str, detail: dict[str, object], actor: str | None = None) -> str:
+        """Append an entry to the gallery's hash chain (``actor``: who, the local user by default); its hash."""
         self._db.execute("BEGIN IMMEDIATE")
         head = self._db.execute("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
         prev = head[0] if head else GENESIS
         at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        actor = getpass.getuser()
+        actor = actor or getpass.getuser()
         body = json.dumps(detail, sort_keys=True)
         digest = _entry_hash(prev, at, actor, action, body)
         self._db.execute("INSERT INTO audit VALUES (NULL, ?, ?, ?, ?, ?, ?)", (at, actor, action, body, prev, digest))

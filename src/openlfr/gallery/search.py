@@ -2,7 +2,9 @@
 
 The output is a ranked list of candidates for a trained person to review: no face is declared a match
 (``threshold`` only marks candidates at or above it when one is asked for). Scores are cosine
-similarities between unit templates. Each search is written to the gallery's audit log, with its reason
+similarities between unit templates, or, for a gallery normalised against a cohort (``scoring``), the
+normalised score mapped to [0, 1] as watchlists do, after re-scoring the top rows the index returns by
+cosine (``cosine`` keeps the raw score). Each search is written to the gallery's audit log, with its reason
 and the probes' content hashes, before any result is returned.
 """
 
@@ -17,8 +19,10 @@ import numpy as np
 
 from openlfr.analysis import FaceAnalyzer
 from openlfr.errors import GalleryEmbedderError, GalleryError, ImageError
+from openlfr.gallery import scoring as gallery_scoring
 from openlfr.gallery.gallery import Gallery
 from openlfr.gallery.importer import thumbnail
+from openlfr.types import AnalyzedFace, RGBImage
 
 OVERFETCH = 8
 """Extra hits asked of the index per face, so that a row removed since cannot shorten the list."""
@@ -34,6 +38,7 @@ class Candidate:
     source: str | None
     above_threshold: bool | None = None
     row_id: int = 0
+    cosine: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,24 +76,35 @@ def search_probes(
     threshold: float | None = None,
 ) -> Iterator[ProbeResult]:
     """The candidates of every face of every probe; the search is audited first (reason required)."""
+    audit_search(gallery, analyzer, reason, k, threshold, [_sha(p) for p in probes])
+    for path in probes:
+        yield search_probe(gallery, analyzer, path, k, threshold)
+
+
+def audit_search(
+    gallery: Gallery,
+    analyzer: FaceAnalyzer,
+    reason: str,
+    k: int,
+    threshold: float | None,
+    probe_sha256: Sequence[str | None],
+    actor: str | None = None,
+) -> None:
+    """Refuse a search without a reason or by another embedder; else write it to the gallery's audit log."""
     if not reason.strip():
         raise GalleryError("a gallery search needs its reason (--reason)")
     if analyzer.embedder.identity != gallery.embedder:
         raise GalleryEmbedderError(
             f"the settings' embedder {analyzer.embedder.identity} is not the gallery's {gallery.embedder}"
         )
-    gallery.records.audit(
-        "search",
-        {
-            "reason": reason,
-            "top": k,
-            "threshold": threshold,
-            "probes": [_sha(p) for p in probes],
-            "gallery_size": gallery.records.count(),
-        },
-    )
-    for path in probes:
-        yield search_probe(gallery, analyzer, path, k, threshold)
+    detail: dict[str, object] = {
+        "reason": reason,
+        "top": k,
+        "threshold": threshold,
+        "probes": list(probe_sha256),
+        "gallery_size": gallery.records.count(),
+    }
+    gallery.records.audit("search", detail, actor)
 
 
 def search_probe(
@@ -101,31 +117,50 @@ def search_probe(
     faces = analyzer.analyze(image)
     if not faces:
         return ProbeResult(str(path))
+    return ProbeResult(str(path), faces=search_faces(gallery, image, faces, k, threshold))
+
+
+def search_faces(
+    gallery: Gallery, image: RGBImage, faces: list[AnalyzedFace], k: int, threshold: float | None = None
+) -> list[ProbeFace]:
+    """Each analysed face of ``image`` with its top ``k`` live candidates (re-scored if normalised)."""
     queries = np.stack([f.template.vector for f in faces])
-    scores, rows = gallery.index.search(queries, k + OVERFETCH)
+    scoring = gallery.scoring
+    fetch = k + OVERFETCH if scoring is None else max(gallery_scoring.RESCORE_N, 4 * k) + OVERFETCH
+    scores, rows = gallery.index.search(queries, fetch)
     live = gallery.records.live(int(r) for r in rows.ravel() if r >= 0)
     out = []
     for i, (face, srow, rrow) in enumerate(zip(faces, scores, rows, strict=True)):
-        cands: list[Candidate] = []
-        for score, row in zip(srow, rrow, strict=True):
-            if row < 0 or int(row) not in live or len(cands) == k:
-                continue
-            f = gallery.records.fields(int(row))
-            cands.append(
-                Candidate(
-                    rank=len(cands) + 1,
-                    score=round(float(score), 4),
-                    subject_id=str(f["subject_id"]),
-                    record_id=str(f["record_id"]),
-                    date=_opt(f.get("date")),
-                    source=_opt(f.get("source")),
-                    above_threshold=None if threshold is None else bool(score >= threshold),
-                    row_id=int(row),
-                )
-            )
+        keep = np.array([r >= 0 and int(r) in live for r in rrow], dtype=bool)
+        found, cosine = rrow[keep].astype(np.int64), srow[keep].astype(np.float64)
+        ranked = cosine
+        if scoring is not None:
+            again = gallery_scoring.rescore(scoring, queries[i], found, gallery.records.vectors_of(found))
+            found, cosine, ranked = again.rows, again.cosine, again.similarity
+        cands = [
+            _candidate(gallery, rank, int(row), float(score), float(cos), threshold)
+            for rank, (row, score, cos) in enumerate(zip(found[:k], ranked[:k], cosine[:k], strict=True), start=1)
+        ]
         box = face.detection.box.as_ints()
         out.append(ProbeFace(i + 1, box, round(face.quality.score, 3), cands, thumbnail(image, face)))
-    return ProbeResult(str(path), faces=out)
+    return out
+
+
+def _candidate(
+    gallery: Gallery, rank: int, row: int, score: float, cosine: float, threshold: float | None
+) -> Candidate:
+    f = gallery.records.fields(row)
+    return Candidate(
+        rank=rank,
+        score=round(score, 4),
+        subject_id=str(f["subject_id"]),
+        record_id=str(f["record_id"]),
+        date=_opt(f.get("date")),
+        source=_opt(f.get("source")),
+        above_threshold=None if threshold is None else bool(score >= threshold),
+        row_id=row,
+        cosine=round(cosine, 4),
+    )
 
 
 def _opt(value: object) -> str | None:

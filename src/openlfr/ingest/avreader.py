@@ -144,3 +144,14 @@ class Reader:
                 if not self._put(Decoded(image, frame_time, time.monotonic(), time.time())):
                     return
         self._put(Ended())
+
+
+def stated_frames(path: str) -> int | None:
+    """How many frames a video file's header says its first video stream holds (None: it does not say,
+    or the file does not open): what a reader that stopped early is measured against."""
+    try:
+        with av.open(path) as container:
+            stream = container.streams.video[0]
+            return int(stream.frames) or None
+    except (av.error.FFmpegError, IndexError, OSError):
+        return None

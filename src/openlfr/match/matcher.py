@@ -5,7 +5,9 @@ Pure functions over a ``Watchlist``: no state, no I/O. A subject's score is its 
 similarity map, and a candidate is a match when its score reaches the watchlist's threshold.
 A watchlist calibrated with a cohort scores by normalised cosine instead of distance (match/scoring.py):
 every active template is scored (a normalised score can reorder templates), the distance is kept
-for the report. A watchlist that fuses two embedders (match/second.py) takes each probe's second
+for the report; a watchlist of more than ``RESCORE_N`` active templates takes that many nearest rows from
+its index first and re-scores only those (retrieve, then re-score: the ``TemplateIndex`` seam that a
+large index serves). A watchlist that fuses two embedders (match/second.py) takes each probe's second
 template too (``second``) and ranks by the fused normalised score (``scoring.Fusion``).
 """
 
@@ -18,9 +20,15 @@ from numpy.typing import NDArray
 
 from openlfr.errors import WatchlistError
 from openlfr.match.index import TemplateIndex
+from openlfr.match.normalise import Floats
+from openlfr.match.scoring import ScoredGallery
 from openlfr.match.similarity import similarity_from_distance
 from openlfr.match.watchlist import Watchlist
 from openlfr.types import Match
+
+RESCORE_N = 2000
+"""Active templates above which a normalised search re-scores only the index's nearest rows (at least
+this many, and 4 x the rows the top k may need)."""
 
 
 def search(
@@ -42,7 +50,7 @@ def search(
     if len(idx) == 0 or probes.shape[0] == 0:
         return [[] for _ in range(probes.shape[0])]
     if watchlist.scoring is not None:
-        return _search_normalised(watchlist, probes, rows, k, fused)
+        return _search_normalised(watchlist, probes, idx, rows, k, fused)
     per_subject = int(np.bincount(watchlist.template_subjects[rows]).max())
     # The best templates of the top k subjects are always among the k * per_subject nearest templates.
     distances, found = idx.search(probes, k * per_subject)
@@ -71,6 +79,7 @@ def _second_probes(
 def _search_normalised(
     watchlist: Watchlist,
     probes: NDArray[np.float32],
+    idx: TemplateIndex,
     rows: NDArray[np.int64],
     k: int,
     second: NDArray[np.float32] | None,
@@ -81,20 +90,35 @@ def _search_normalised(
     every = len(rows) == len(watchlist.vectors)
     active = gallery if every else gallery.rows(rows)  # no copy when none expired
     fusion = watchlist.fusion
-    if fusion is None or second is None or watchlist.second is None or watchlist.second.scored is None:
-        scores = scoring.scores(probes, active)
-    else:
-        other = watchlist.second.scored
-        scores = fusion.scores([probes, second], [active, other if every else other.rows(rows)])
+    fused = fusion is not None and second is not None and watchlist.second is not None
+    other = watchlist.second.scored if fused and watchlist.second is not None else None
+    if other is not None and not every:
+        other = other.rows(rows)
     per_subject = int(np.bincount(watchlist.template_subjects[rows]).max())
     n = min(k * per_subject, len(rows))
+    retrieve = max(RESCORE_N, 4 * n)
+    near = idx.search(probes, retrieve)[1] if retrieve < len(rows) else None
+
+    def score(p: slice, sub: ScoredGallery, sub_other: ScoredGallery | None) -> Floats:
+        if fusion is not None and sub_other is not None and second is not None:
+            return fusion.scores([probes[p], second[p]], [sub, sub_other])
+        return scoring.scores(probes[p], sub)
+
+    everything = score(slice(None), active, other) if near is None else None  # one product for all probes
     results = []
     for p in range(probes.shape[0]):
-        best = np.argpartition(-scores[p], n - 1)[:n] if n < len(rows) else np.arange(len(rows))
-        best = best[np.argsort(-scores[p][best], kind="stable")]
-        found = rows[best]
+        if everything is not None or near is None:
+            assert everything is not None
+            pos, scores = np.arange(len(rows)), everything[p]
+        else:
+            pos = near[p]  # positions in the index (= in rows)
+            scores = score(slice(p, p + 1), active.rows(pos), None if other is None else other.rows(pos))[0]
+        m = min(n, len(pos))
+        best = np.argpartition(-scores, m - 1)[:m] if m < len(pos) else np.arange(len(pos))
+        best = best[np.argsort(-scores[best], kind="stable")]
+        found = rows[pos[best]]
         distances = np.linalg.norm(watchlist.vectors[found] - probes[p], axis=1).astype(np.float32)
-        results.append(_collapse(watchlist, found, distances, scoring.similarity(scores[p][best]), k))
+        results.append(_collapse(watchlist, found, distances, scoring.similarity(scores[best]), k))
     return results
 
 

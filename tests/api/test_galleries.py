@@ -1,0 +1,84 @@
+"""``/api/v1/galleries``: the galleries of ``[api] gallery_dir`` listed and searched, by role, the reason
+required and audited as who asked (real server, real store, real faces)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from openlfr.analysis import FaceAnalyzer
+from openlfr.auth.roles import Role
+from openlfr.config import ApiConfig, Settings, StoreConfig
+from openlfr.gallery.gallery import Gallery
+from openlfr.gallery.importer import import_items, iter_source
+from openlfr.store.crypto import generate_key
+from openlfr.store.db import Store
+from serving import ServedApp, serve
+
+
+@pytest.fixture
+def offering(tmp_path: Path, demo: Path) -> Iterator[ServedApp]:
+    """A server (SQLite) offering one gallery, "custody", of the two demo portraits."""
+    store_config = StoreConfig(data_dir=tmp_path / "lfr-data", key=SecretStr(generate_key()))
+    settings = Settings(store=store_config, api=ApiConfig(cookie_secure=False, gallery_dir=tmp_path / "galleries"))
+    people = tmp_path / "people"
+    for name in ("obama", "biden"):
+        (people / name).mkdir(parents=True)
+        (people / name / f"{name}.jpg").symlink_to(demo / "watchlist" / f"{name}.jpg")
+    gallery = Gallery.create(tmp_path / "galleries" / "custody", store_config, FaceAnalyzer(settings).embedder.identity)
+    report = import_items(gallery, iter_source(people), settings, workers=1)
+    assert report.added == 2
+    gallery.close()
+    (tmp_path / "galleries" / "not-a-gallery").mkdir()
+    store = Store.open(store_config)
+    try:
+        with serve(settings, store) as app:
+            yield app
+    finally:
+        store.close()
+
+
+def test_search_by_role_reason_required_and_audited_as_who_asked(offering: ServedApp, demo: Path) -> None:
+    for role in (Role.OPERATOR, Role.ENGAGEMENT, Role.AUDITOR):
+        offering.add_user(role.value, role)
+    op, eng, aud = (offering.client(r.value) for r in (Role.OPERATOR, Role.ENGAGEMENT, Role.AUDITOR))
+    photo = (demo / "probes" / "obama_congress_2009.jpg").read_bytes()
+    files = {"image": ("probe.jpg", photo, "image/jpeg")}
+    reason = "case 42: photo from the investigation"
+
+    r = op.post("/api/v1/galleries/custody/search", files=files, data={"reason": reason, "top": "2"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["gallery"] == "custody" and body["size"] == 2 and body["scoring"] == "cosine"
+    [result] = body["results"]
+    best = [face["candidates"][0] for face in result["faces"] if face["candidates"]]
+    assert any(c["subject_id"] == "obama" and c["rank"] == 1 for c in best), body
+    assert all(len(face["candidates"]) <= 2 for face in result["faces"])
+
+    gallery = Gallery.open(offering.settings.api.gallery_dir / "custody", offering.settings.store)  # type: ignore[operator]
+    last = gallery.records.audit_entries()[-1]
+    assert last["action"] == "search" and last["actor"] == "operator"
+    assert last["detail"]["reason"] == reason  # type: ignore[index]
+    assert gallery.records.verify_audit()[0]
+    gallery.close()
+
+    short = op.post("/api/v1/galleries/custody/search", files=files, data={"reason": "why"})
+    assert short.status_code == 422
+    missing = op.post("/api/v1/galleries/custody/search", files=files)
+    assert missing.status_code == 422
+    for name in ("nowhere", "not-a-gallery", ".hidden", "%2e%2e%2fcustody"):
+        r = op.post(f"/api/v1/galleries/{name}/search", files=files, data={"reason": reason})
+        assert r.status_code == 404, (name, r.status_code)
+    assert eng.post("/api/v1/galleries/custody/search", files=files, data={"reason": reason}).status_code == 403
+    assert aud.post("/api/v1/galleries/custody/search", files=files, data={"reason": reason}).status_code == 403
+    anonymous = offering.client()
+    assert anonymous.post("/api/v1/galleries/custody/search", files=files, data={"reason": reason}).status_code == 401
+
+    listed = aud.get("/api/v1/galleries")
+    assert listed.status_code == 200
+    [info] = listed.json()
+    assert info["records"] == 2 and info["audit_ok"] and info["index"]["kind"] == "flat"
+    assert eng.get("/api/v1/galleries").status_code == 403

@@ -23,6 +23,7 @@ from openlfr.errors import ConfigError, UncalibratedError
 from openlfr.ingest.video import open_source
 from openlfr.live.pipeline import CameraPipeline
 from openlfr.live.recognise import LocalRecogniser, TrackRecogniser
+from openlfr.live.turns import Turns, default_slots
 from openlfr.match.watchlist import Watchlist
 from openlfr.metrics import MetricsSnapshot, describe, serve_prometheus
 
@@ -76,6 +77,7 @@ class LiveApp:
             service = start_service(self.settings.second_embedder, second, live.embed_in_process)
             self._second = SecondEmbedding(second, service)
         self._sink = self._sink_override or FanOut([sinks.create(c) for c in live.sinks])
+        turns = Turns(live.detect_slots or default_slots(live.embed_in_process))  # shared by every camera
         for camera in self.cameras:
             source = open_source(camera, live.reconnect)
             detector = detectors.create(live.detector)
@@ -90,6 +92,7 @@ class LiveApp:
                     recognisers(camera),
                     self._sink,
                     self._second,
+                    turns,
                 )
             )
             self.pipelines[-1].metrics.uncalibrated = self._uncalibrated

@@ -337,8 +337,7 @@ class LiveConfig(_Strict):
         None,
         ge=1,
         le=64,
-        description="Frames detected at once across all cameras, handed out in turn (default: the cores less "
-        "the one the embedding worker takes, at least 1).",
+        description="Frames detected at once across all cameras, handed out in turn (default: the cores).",
     )
     queue_frames: int = Field(4, ge=1, le=256, description="Frames waiting per camera; the oldest are dropped beyond.")
     reconnect: ReconnectConfig = Field(default_factory=ReconnectConfig)

@@ -77,7 +77,7 @@ class LiveApp:
             service = start_service(self.settings.second_embedder, second, live.embed_in_process)
             self._second = SecondEmbedding(second, service)
         self._sink = self._sink_override or FanOut([sinks.create(c) for c in live.sinks])
-        turns = Turns(live.detect_slots or default_slots(live.embed_in_process))  # shared by every camera
+        turns = Turns(live.detect_slots or default_slots())  # shared by every camera
         for camera in self.cameras:
             source = open_source(camera, live.reconnect)
             detector = detectors.create(live.detector)

@@ -5,7 +5,7 @@ detection whenever it has a frame, and the operating system (and the GIL) decide
 whose frames arrive just after another's can wait behind it again and again. ``Turns`` gives at most
 ``slots`` detections at once, to the cameras in the order they asked (first come, first served), so
 a camera waits at most for the others' one turn each: none starves, and the cores are not
-oversubscribed by more detections than they can run (the embedding worker takes a core of its own).
+oversubscribed by more detections than there are cores.
 """
 
 from __future__ import annotations
@@ -17,10 +17,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 
-def default_slots(embed_in_process: bool) -> int:
-    """The cores this process may use, less the one the embedding worker takes, at least 1."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, cores - (1 if embed_in_process else 0))
+def default_slots() -> int:
+    """The cores this process may use. Not one less for the embedding worker: with one slot, 8 cameras on
+    a 2-core machine shared with other jobs ran at 0.3 analysed fps each where the base commit's
+    unguarded threads got 0.7 in the same run (BENCHMARKS.md, bench/live.py --cameras); the likely cause
+    is that the operating system shares busy cores by runnable thread, and the embedding worker is idle
+    between tracks."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 class Turns:

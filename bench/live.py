@@ -223,7 +223,19 @@ def main() -> None:
     parser.add_argument("--peer-seconds", type=float, help="face_recognition on the first N s (default 24, quick 6)")
     parser.add_argument("--seed", type=int, default=7, help="seed of the scene's people and paths (default 7)")
     parser.add_argument("--json", type=Path, help="also write the machine, the scene and every figure to this file")
+    parser.add_argument(
+        "--cameras", type=int, nargs="+", help="N cameras in one process, e.g. 1 2 4 8 (bench/cameras.py)"
+    )
+    parser.add_argument("--seconds", type=float, default=20.0, help="--cameras: each scene's length (default 20)")
+    parser.add_argument("--base", default="aa3899f", help="--cameras: the commit to compare with (default aa3899f)")
+    parser.add_argument("--no-base", action="store_true", help="--cameras: this tree only, no A/B")
     args = parser.parse_args()
+    if args.cameras:
+        import cameras
+
+        args.peer_seconds = 6.0 if args.peer_seconds is None else args.peer_seconds
+        cameras.main(args)
+        return
     args.seconds, args.passes, args.fps, args.distractors = (
         (20.0, 8, 25.0, 100) if args.quick else (60.0, 22, 25.0, 100)
     )

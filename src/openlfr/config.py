@@ -322,11 +322,38 @@ def _default_sinks() -> list[SinkConfig]:
     return [StdoutSinkConfig()]
 
 
+class ScanConfig(_Strict):
+    """Detection that costs what the scene needs: between full tiled scans, the detector runs only
+    around live tracks and where the image changed (a tiled detector only: BlazeFace)."""
+
+    full_every: int = Field(
+        5,
+        ge=1,
+        le=50,
+        description="A full tiled scan every this many analysed frames, so a face that no change reveals is found "
+        "within that many frames; 1: a full scan on every frame (no partial scans).",
+    )
+    track_margin: float = Field(
+        0.75, ge=0.0, le=4.0, description="Around a live track, this many face widths on each side are scanned."
+    )
+    diff_threshold: int = Field(
+        14, ge=1, le=255, description="Grey levels a downscaled pixel must change by to count as changed."
+    )
+    diff_width: int = Field(160, ge=32, le=640, description="Width of the grey frame the differencing compares.")
+
+
 class LiveConfig(_Strict):
     detector: DetectorConfig = Field(
         default_factory=BlazeFaceDetectorConfig,
         description="The live detector (default BlazeFace, 3x3 tiles: ~27 ms a 720p frame, faces from ~32 px); "
         "[detector] stays the one for stills and enrolment.",
+    )
+    scan: ScanConfig = Field(default_factory=ScanConfig)
+    detect_slots: int | None = Field(
+        None,
+        ge=1,
+        le=64,
+        description="Frames detected at once across all cameras, handed out in turn (default: the cores).",
     )
     queue_frames: int = Field(4, ge=1, le=256, description="Frames waiting per camera; the oldest are dropped beyond.")
     reconnect: ReconnectConfig = Field(default_factory=ReconnectConfig)

@@ -43,6 +43,12 @@ class MetricsSnapshot:
     queue_depth: int
     uncalibrated: bool = False
     """The watchlist's threshold is not calibrated for this embedder and normalisation (override given)."""
+    full_scans: int = 0
+    """Analysed frames the detector scanned whole (the others: around tracks and changes only)."""
+    scan_windows: int = 0
+    """Windows the detector ran on, all frames together (a full 3 x 3 BlazeFace scan is 10)."""
+    memory_bytes: int = 0
+    """What the camera holds now: queued frames, its tracks' crops, chips and templates."""
 
 
 @dataclass
@@ -62,6 +68,9 @@ class CameraMetrics:
     reconnects: int = 0
     queue_depth: int = 0
     uncalibrated: bool = False
+    full_scans: int = 0
+    scan_windows: int = 0
+    memory_bytes: int = 0
     source_probe: Callable[[], tuple[SourceState, int]] | None = None
     """Reads the source's current state and reconnect count at each snapshot."""
     _stage_s: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
@@ -115,6 +124,9 @@ class CameraMetrics:
                 latency_p95_s=float(np.percentile(lat, 95)) if lat is not None else None,
                 queue_depth=self.queue_depth,
                 uncalibrated=self.uncalibrated,
+                full_scans=self.full_scans,
+                scan_windows=self.scan_windows,
+                memory_bytes=self.memory_bytes,
             )
 
 
@@ -133,7 +145,8 @@ def describe(s: MetricsSnapshot) -> str:
     return ("UNCALIBRATED THRESHOLD " if s.uncalibrated else "") + (
         f"{s.camera_id} [{s.state}] in {s.fps_in:.1f} fps, analysed {s.fps_analysed:.1f} fps, drops {s.drops}, "
         f"faces {s.faces}, tracks {s.tracks}, alerts {s.alerts}, latency p50/p95 {lat}, "
-        f"detect {s.stage_ms['detect']:.0f} ms, embed {s.stage_ms['embed']:.0f} ms"
+        f"detect {s.stage_ms['detect']:.0f} ms, embed {s.stage_ms['embed']:.0f} ms, "
+        f"full scans {s.full_scans}/{s.frames_analysed}, memory {s.memory_bytes / 2**20:.1f} MiB"
     )
 
 
@@ -163,6 +176,8 @@ class PrometheusCollector:
             "alerts",
             "embeddings",
             "reconnects",
+            "full_scans",
+            "scan_windows",
         )
         for name in counters:
             fam = CounterMetricFamily(
@@ -178,6 +193,7 @@ class PrometheusCollector:
             "openlfr_fps_in": ("frames received per second", lambda s: s.fps_in),
             "openlfr_fps_analysed": ("frames analysed per second", lambda s: s.fps_analysed),
             "openlfr_queue_depth": ("frames waiting for analysis", lambda s: s.queue_depth),
+            "openlfr_memory_bytes": ("bytes a camera holds: queued frames, tracks' crops", lambda s: s.memory_bytes),
             "openlfr_alert_latency_p50_seconds": (
                 "median alert latency, capture to sent",
                 lambda s: s.latency_p50_s or 0.0,

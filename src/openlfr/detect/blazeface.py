@@ -10,6 +10,7 @@ anchors, decode with scale 192, sigmoid with the raw score clipped to +-100, ble
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 import cv2
@@ -161,8 +162,19 @@ class BlazeFaceDetector:
     def detect(self, image: RGBImage) -> list[FaceDetection]:
         image = check_rgb(image)
         height, width = image.shape[:2]
+        return self.detect_in(image, self.windows(width, height))
+
+    def detect_in(self, image: RGBImage, windows: Sequence[Window]) -> list[FaceDetection]:
+        """Faces in ``windows`` of ``image`` only (a full scan is ``windows(width, height)``), merged.
+
+        Each window is one invoke at batch 1: the interpreter does resize to a batch of N windows and
+        gives the same outputs, but on XNNPACK with one thread a batch of 9 tiles took 36 ms against
+        30 ms for nine single invokes (measured on this machine), so batching is not used.
+        """
+        image = check_rgb(image)
+        height, width = image.shape[:2]
         all_boxes, all_points, all_scores = [], [], []
-        for win in self.windows(width, height):
+        for win in windows:
             crop = image[win.y : win.y + win.height, win.x : win.x + win.width]
             boxes, points, scores = self._run(np.ascontiguousarray(crop))
             offset = np.array([win.x, win.y], dtype=np.float32)
@@ -175,6 +187,8 @@ class BlazeFaceDetector:
             all_boxes.append(boxes)
             all_points.append(points)
             all_scores.append(scores)
+        if not all_boxes:
+            return []
         boxes, points, scores = suppress(
             np.concatenate(all_boxes),
             np.concatenate(all_points),

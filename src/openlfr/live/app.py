@@ -24,6 +24,7 @@ from openlfr.errors import ConfigError, UncalibratedError
 from openlfr.ingest.video import open_source
 from openlfr.live.pipeline import CameraPipeline
 from openlfr.live.recognise import LocalRecogniser, TrackRecogniser
+from openlfr.live.turns import Turns, default_slots
 from openlfr.match.signing import FileSigning
 from openlfr.match.watchlist import Watchlist
 from openlfr.metrics import MetricsSnapshot, describe, serve_prometheus
@@ -83,6 +84,7 @@ class LiveApp:
             self._sink = FanOut([sinks.create(c) for c in live.sinks], self._outbox or Outbox(live.outbox))
         else:
             self._sink = self._sink_override
+        turns = Turns(live.detect_slots or default_slots())  # shared by every camera
         for camera in self.cameras:
             source = open_source(camera, live.reconnect)
             detector = detectors.create(live.detector)
@@ -97,6 +99,7 @@ class LiveApp:
                     recognisers(camera),
                     self._sink,
                     self._second,
+                    turns,
                 )
             )
             self.pipelines[-1].metrics.uncalibrated = self._uncalibrated

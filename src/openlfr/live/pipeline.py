@@ -10,7 +10,11 @@ With a second embedder (score fusion), each wanted shot is also aligned for it a
 service; the track keeps a template per embedder and the watchlist fuses their normalised scores.
 
 Memory is bounded: the queue holds at most ``queue_frames`` frames, each track at most ``best_shots``
-crops, and a track's crops and templates are dropped when it ends; only counts survive.
+crops, and a track's crops and templates are dropped when it ends; only counts survive. What the
+camera holds (queued frames, tracks' crops and templates) is reported as ``memory_bytes``.
+
+Detection (``detect.scan.Scanner``) scans fully every ``live.scan.full_every`` frames and only around
+tracks and changes between; with several cameras, their detections take turns (``turns.Turns``).
 """
 
 from __future__ import annotations
@@ -26,12 +30,14 @@ from dataclasses import dataclass
 from openlfr.alert.base import AlertSink
 from openlfr.config import CameraConfig, Settings
 from openlfr.detect.base import FaceDetector
+from openlfr.detect.scan import Scanner
 from openlfr.embed import quality
 from openlfr.embed.base import Embedder
 from openlfr.embed.service import EmbedService, SecondEmbedding
 from openlfr.ingest.video import VideoSource, is_live_source
 from openlfr.live.queue import FrameQueue
 from openlfr.live.recognise import TrackRecogniser
+from openlfr.live.turns import Turns
 from openlfr.metrics import CameraMetrics
 from openlfr.track.shots import Shot, ShotBook
 from openlfr.track.tracker import Tracker
@@ -68,6 +74,7 @@ class CameraPipeline:
         recogniser: TrackRecogniser,
         sink: AlertSink,
         second: SecondEmbedding | None = None,
+        turns: Turns | None = None,
     ) -> None:
         self.camera = camera
         self.source = source
@@ -78,6 +85,8 @@ class CameraPipeline:
         self.embed_service = embed_service
         self.sink = sink
         self.second = second
+        self.scanner = Scanner(detector, settings.live.scan)
+        self.turns = turns or Turns(1)
         self.metrics = CameraMetrics(camera.id, source_probe=lambda: (source.state, source.stats.reconnects))
         self.tracker = Tracker(camera.id, settings.live.tracker)
         self.alerts: deque[Alert] = deque(maxlen=100)
@@ -150,14 +159,17 @@ class CameraPipeline:
             if frame is not None:
                 self._analyse(frame)
                 self.metrics.queue_depth = len(self._queue)
+                self.metrics.memory_bytes = self._queue.nbytes() + sum(b.nbytes() for b in self._books.values())
         self._collect(block=True)
         for track in self.tracker.finish():
             self._books.pop(track.track_id, None)
 
     def _analyse(self, frame: Frame) -> None:
-        t0 = time.perf_counter()
-        detections = self.detector.detect(frame.image)
-        t1 = time.perf_counter()
+        with self.turns.turn():  # the cameras' detections take turns (live/turns.py)
+            t0 = time.perf_counter()
+            scan = self.scanner.detect(frame.image, [t.box for t in self.tracker.tracks])
+            t1 = time.perf_counter()
+        detections = scan.detections
         update = self.tracker.update(detections, frame.pts, frame.captured_wall)
         for track in update.ended:
             self._books.pop(track.track_id, None)  # a track's shots and templates end with it
@@ -165,7 +177,13 @@ class CameraPipeline:
         t2 = time.perf_counter()
         self.metrics.stage("detect", t1 - t0)
         self.metrics.stage("align", t2 - t1, max(1, len(aligned)))
-        self.metrics.count(frames_analysed=1, faces=len(detections), tracks=len(update.started))
+        self.metrics.count(
+            frames_analysed=1,
+            faces=len(detections),
+            tracks=len(update.started),
+            full_scans=int(scan.full),
+            scan_windows=scan.windows,
+        )
         wanted: list[tuple[Track, ShotBook, Shot]] = []
         rule = self.settings.quality.probe
         for (track, _), face in zip(update.matched, aligned, strict=True):

@@ -51,6 +51,11 @@ class FrameQueue:
         with self._cond:
             return self._closed and not self._frames
 
+    def nbytes(self) -> int:
+        """Bytes of the images waiting."""
+        with self._cond:
+            return sum(f.image.nbytes for f in self._frames)
+
     def __len__(self) -> int:
         with self._cond:
             return len(self._frames)

@@ -44,6 +44,11 @@ class ShotBook:
     """The second embedder's embeddings of the same shots (score fusion)."""
     alerted: set[str] = field(default_factory=set)
 
+    def nbytes(self) -> int:
+        """Bytes of the crops, chips and templates held (what memory a track costs)."""
+        held = sum(s.crop.nbytes + s.face.chip.nbytes for s in self.shots)
+        return held + sum(v.nbytes for _, v in self.vectors) + sum(v.nbytes for _, v in self.second_vectors)
+
     def offer(self, shot: Shot) -> bool:
         """Keep ``shot`` if it is among the best ``config.best_shots``; True if kept."""
         if len(self.shots) >= self.config.best_shots and shot.quality.score <= self.shots[-1].quality.score:

@@ -6,9 +6,12 @@ matches its hash, a deleted or inserted one breaks the sequence or the link of t
 from the end no longer reach the head. ``record`` appends in the caller's transaction, so an action and
 its audit entry are committed together or not at all; the head row is locked while appending.
 
-The chain shows tampering by anyone who cannot also rewrite every later hash and the head; against a
-database administrator who can, publish the head (``lfr audit head``) elsewhere from time to time and
-compare.
+Since migration 0004 the chain also covers state: each entry binds the rows its transaction changed
+(``rows_json``: table, id, the row's seal or null if deleted; ``store/seal.py`` fills it at commit), the
+head carries an HMAC under the store key (so the chain cannot be rewritten or emptied without the key),
+and ``verify`` replays the bound rows and compares them with the tables (``store/integrity.py``).
+Against someone who holds the store key, publish the head (``lfr audit head``) elsewhere from time to
+time and compare.
 """
 
 from __future__ import annotations

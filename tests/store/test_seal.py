@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import func, select, text
 
 from deploying import governed, live_deployment
@@ -26,7 +25,6 @@ from openlfr.match.watchlist import Watchlist
 from openlfr.review.adjudication import EngagementDecision, OperatorDecision, Outcome, Stage
 from openlfr.review.alerts import Alerts
 from openlfr.store import audit
-from openlfr.store.crypto import generate_key
 from openlfr.store.db import Store
 from openlfr.store.integrity import FindingKind, RowFinding, tables
 from openlfr.store.models import AuditEntry
@@ -138,8 +136,8 @@ def _old_store(config: StoreConfig) -> Store:
     return store
 
 
-def test_a_store_made_before_the_seals_is_sealed_when_opened(tmp_path: Path) -> None:
-    config = StoreConfig(data_dir=tmp_path / "lfr-data", key=SecretStr(generate_key()))
+def test_a_store_made_before_the_seals_is_sealed_when_opened(store_config: StoreConfig) -> None:
+    config = store_config
     old = _old_store(config)
     with old.engine.begin() as conn:  # what 0003's program wrote: a head, one entry, a deployment and a user
         conn.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :g)"), {"g": audit.GENESIS})

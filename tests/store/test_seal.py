@@ -164,3 +164,12 @@ def test_a_store_made_before_the_seals_is_sealed_when_opened(store_config: Store
     with store.session() as s:
         assert audit.verify(s).findings == (RowFinding("users", "1", FindingKind.EDITED),)
     store.close()
+
+
+def test_every_table_but_the_chain_and_the_key_check_is_sealed() -> None:
+    """A new table is protected, or deliberately left out here (the audit chain protects itself)."""
+    from openlfr.store.models import Base, Sealed
+
+    assert set(Base.metadata.tables) - set(PROTECTED) == {"meta", "audit_log", "audit_head"}
+    sealed = {m.local_table.name for m in Base.registry.mappers if issubclass(m.class_, Sealed)}
+    assert sealed == set(PROTECTED)

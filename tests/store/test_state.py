@@ -3,6 +3,8 @@ that decides something is found by ``verify`` and named (table, row id, how), on
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +23,7 @@ from openlfr.review.alerts import Alerts
 from openlfr.store import audit
 from openlfr.store.db import Store
 from openlfr.store.integrity import FindingKind, RowFinding
-from openlfr.store.models import Deployment
+from openlfr.store.models import AuditEntry, AuditHead, Deployment
 from reviewing import make_alert
 
 CAMERAS = [CameraConfig(id="cam-1", source="clip.mp4")]
@@ -143,3 +145,49 @@ def test_a_bulk_update_that_would_bypass_the_seals_is_refused(store: Store, stor
     with pytest.raises(StoreError, match="bulk UPDATE on deployments would bypass its row seals"), store.session() as s:
         s.execute(update(Deployment).values(threshold=0.0))
     assert _verify(store).ok
+
+
+def _rewrite_chain(store: Store, rows_of: Callable[[str, str], str]) -> None:
+    """Rehash the whole chain and its head, as someone without the store key can, with each entry's bound
+    rows replaced by ``rows_of(action, rows_json)``."""
+    log = AuditEntry.__table__
+    with store.engine.begin() as conn:
+        prev = audit.GENESIS
+        for e in conn.execute(select(log).order_by(log.c.seq)).mappings().all():
+            rows = rows_of(e["action"], e["rows_json"])
+            digest = audit.entry_hash(
+                prev,
+                e["seq"],
+                e["at"],
+                e["actor"],
+                e["action"],
+                e["deployment_id"],
+                e["target"],
+                e["details_json"],
+                rows,
+            )
+            conn.execute(update(log).where(log.c.seq == e["seq"]).values(rows_json=rows, prev_hash=prev, hash=digest))
+            prev = digest
+        conn.execute(update(AuditHead.__table__).values(hash=prev))
+
+
+@pytest.mark.parametrize("store_config", ["sqlite"], indirect=True)
+def test_a_chain_rewritten_without_the_key_is_broken(store: Store, stored: Stored) -> None:
+    """A deleted adjudication, dropped from the entry that bound it, every later hash and the head redone:
+    still broken, because the head's seal needs the store key."""
+    _behind_the_back(store, "DELETE FROM adjudications WHERE id = :id", id=stored.adjudication_id)
+    gone = ["adjudications", str(stored.adjudication_id)]
+    _rewrite_chain(
+        store, lambda _action, rows: json.dumps([r for r in json.loads(rows) if r[:2] != gone]) if rows else rows
+    )
+    verdict = _verify(store)
+    assert not verdict.ok and verdict.findings == ()
+    assert "head does not carry the store key's seal" in verdict.problem
+
+
+@pytest.mark.parametrize("store_config", ["sqlite"], indirect=True)
+def test_unreadable_bound_rows_are_named_not_a_crash(store: Store, stored: Stored) -> None:
+    _rewrite_chain(store, lambda action, rows: "not json" if action == "alert.adjudicated" else rows)
+    verdict = _verify(store)
+    assert not verdict.ok and verdict.first_broken is not None
+    assert f"entry {verdict.first_broken} (alert.adjudicated) binds unreadable rows" in verdict.problem

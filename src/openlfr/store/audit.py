@@ -232,8 +232,12 @@ def verify(session: Session, batch: int = 2000) -> AuditVerdict:
                 f"entry {entry.seq} ({entry.action}, "
                 f"{utc_text(entry.at)}) was altered: its content does not match its hash",
             )
-        if entry.rows_json:
-            expected.update(((t, i), m) for t, i, m in json.loads(entry.rows_json))
+        bound = _bound_rows(entry.rows_json)
+        if bound is None:
+            return _broken(
+                count, head_seq, head_hash, entry.seq, f"entry {entry.seq} ({entry.action}) binds unreadable rows"
+            )
+        expected.update(bound)
         expected_seq, prev_hash = entry.seq + 1, entry.hash
         session.expunge(entry)
     last = expected_seq - 1
@@ -271,6 +275,24 @@ def verify(session: Session, batch: int = 2000) -> AuditVerdict:
             findings=findings,
         )
     return AuditVerdict(ok=True, entries=count, head_seq=head_seq, head_hash=head_hash)
+
+
+def _bound_rows(text: str) -> dict[RowKey, str | None] | None:
+    """The rows an entry binds (``{}`` for an entry from before 0004); None if they cannot be read (forged)."""
+    if not text:
+        return {}
+    try:
+        rows = json.loads(text)
+    except ValueError:
+        return None
+    bound: dict[RowKey, str | None] = {}
+    for row in rows if isinstance(rows, list) else [None]:
+        if not (isinstance(row, list) and len(row) == 3 and all(isinstance(v, str) for v in row[:2])):
+            return None
+        if row[2] is not None and not isinstance(row[2], str):
+            return None
+        bound[(row[0], row[1])] = row[2]
+    return bound
 
 
 def _broken(count: int, head_seq: int, head_hash: str, seq: int, problem: str) -> AuditVerdict:

@@ -25,6 +25,7 @@ sees one clear line::
     ├── StoreError               the store cannot be opened, migrated or written
     │   ├── StoreKeyError        no encryption key, or not the key this store was made with
     │   └── AuditChainError      the audit chain cannot be appended to (a broken head)
+    │       └── RowSealError     a row to be changed no longer matches its seal (``table``, ``row_id``)
     ├── DeploymentError          a deployment action is not allowed, or what it needs is missing
     │   ├── DeploymentNotFoundError no deployment with that id
     │   ├── DeploymentStateError not in this state (the message says what it needs)
@@ -220,6 +221,18 @@ class RetentionFloorError(OpenLFRError):
         self.floor_days = floor_days
         self.asked_days = asked_days
         self.data_type = data_type
+
+
+class RowSealError(AuditChainError):
+    """A row about to be changed no longer matches its seal: it was edited behind the program's back,
+    and changing it now would seal over the edit."""
+
+    code = "row_seal_broken"
+
+    def __init__(self, message: str, table: str, row_id: str) -> None:
+        super().__init__(message)
+        self.table = table
+        self.row_id = row_id
 
 
 class DeploymentError(OpenLFRError):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openlfr.auth.principal import Principal, PrincipalKind
@@ -48,13 +48,10 @@ def secret_hash(secret: str) -> str:
 
 def revoke_user_sessions(s: Session, user_id: int, at: datetime) -> int:
     """End every open session of a user in ``s``'s transaction; how many were open."""
-    result = s.execute(
-        update(WebSession)
-        .where(WebSession.user_id == user_id, WebSession.revoked_at.is_(None))
-        .values(revoked_at=at)
-        .execution_options(synchronize_session=False)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
+    rows = s.scalars(select(WebSession).where(WebSession.user_id == user_id, WebSession.revoked_at.is_(None))).all()
+    for row in rows:  # through the ORM, so that each row is resealed (store/seal.py)
+        row.revoked_at = at
+    return len(rows)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,9 @@ from openlfr.store.audit import utc_text
 from openlfr.store.models import AuditEntry
 from openlfr.text import term
 
+_SHOWN = 50
+"""Findings printed; ``--json`` gives them all."""
+
 
 def _verdict() -> audit.AuditVerdict:
     with opened() as store, store.session() as session:
@@ -29,9 +32,11 @@ app = typer.Typer(help="Check and read the audit log (an append-only hash chain)
 def verify_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
 ) -> None:
-    """Walk the whole chain and name the first entry that was edited, inserted or deleted.
+    """Walk the whole chain and name the first entry that was edited, inserted or deleted; then check every
+    row that decides something (deployments, watchlist entries, alerts, adjudications, users, tokens...)
+    against its seal and the chain, and name each one edited, inserted or deleted behind the program's back.
 
-    Exit status 0 when the chain is intact, 3 when it is broken."""
+    Exit status 0 when the chain and the state it covers are intact, 3 when either is broken."""
     verdict = _verdict()
     if as_json:
         typer.echo(
@@ -43,15 +48,27 @@ def verify_command(
                     "head_hash": verdict.head_hash,
                     "first_broken": verdict.first_broken,
                     "problem": verdict.problem,
+                    "findings": [
+                        {"table": f.table, "row_id": f.row_id, "kind": f.kind.value} for f in verdict.findings
+                    ],
                 }
             )
         )
     elif verdict.ok:
         console.print(f"audit chain intact: {verdict.entries} entries, head {verdict.head_seq} {verdict.head_hash}")
-    else:
+    elif verdict.first_broken is not None:
         err_console.print(
             f"[bold red]audit chain BROKEN[/] at entry {verdict.first_broken}: {term(verdict.problem)}", highlight=False
         )
+    else:
+        err_console.print(
+            f"[bold red]audit BROKEN[/]: {len(verdict.findings)} row(s) changed behind the program's back",
+            highlight=False,
+        )
+        for finding in verdict.findings[:_SHOWN]:
+            err_console.print(f"  {term(finding.says)}", highlight=False)
+        if len(verdict.findings) > _SHOWN:
+            err_console.print(f"  ... and {len(verdict.findings) - _SHOWN} more (--json lists them all)")
     if not verdict.ok:
         raise typer.Exit(3)
 

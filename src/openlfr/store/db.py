@@ -25,6 +25,7 @@ from openlfr.config import StoreConfig
 from openlfr.errors import StoreError, StoreKeyError
 from openlfr.store.crypto import Cipher, load_key
 from openlfr.store.models import Meta
+from openlfr.store.seal import ROW_MAC_LABEL, Sealer, attach
 
 log = logging.getLogger("openlfr.store")
 
@@ -39,7 +40,9 @@ class Store:
     def __init__(self, engine: Engine, cipher: Cipher) -> None:
         self.engine = engine
         self.cipher = cipher
+        self.sealer = Sealer(cipher.derive(ROW_MAC_LABEL))
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        attach(self._sessions, self.sealer)
 
     @classmethod
     def open(cls, config: StoreConfig) -> Store:
@@ -49,7 +52,7 @@ class Store:
         try:
             store = cls(engine, cipher)
             store._check_key()  # before any change: a wrong key must leave the store as it was
-            upgrade(engine)
+            upgrade(engine, store.sealer)
             store._remember_key()
         except OperationalError as exc:
             engine.dispose()
@@ -150,21 +153,22 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def alembic_config(engine: Engine) -> Any:
+def alembic_config(engine: Engine, sealer: Sealer) -> Any:
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(_MIGRATIONS))
     cfg.attributes["engine"] = engine
+    cfg.attributes["sealer"] = sealer  # 0004 seals the rows already there
     return cfg
 
 
-def upgrade(engine: Engine) -> None:
+def upgrade(engine: Engine, sealer: Sealer) -> None:
     """Bring the schema to the newest migration (creating it in an empty database)."""
     from alembic import command
 
     try:
-        command.upgrade(alembic_config(engine), "head")
+        command.upgrade(alembic_config(engine, sealer), "head")
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot migrate the store at {describe_url(engine.url)}: {exc}") from exc
 

@@ -16,7 +16,8 @@ nothing to guess).
 
 Nothing is edited in place where a record matters: adjudication is a series of ``Adjudication`` events
 (a correction is a new event that ``supersedes`` an earlier one), and every action is an ``AuditEntry``
-in a hash chain (``store/audit.py``).
+in a hash chain (``store/audit.py``). Every row that decides something is ``Sealed`` (a MAC under the
+store key) and its changes are bound into that chain (``store/seal.py``, ``store/integrity.py``).
 """
 
 from __future__ import annotations
@@ -44,6 +45,12 @@ class Base(DeclarativeBase):
     pass
 
 
+class Sealed:
+    """A row that decides something: ``row_mac`` seals its content under the store key (``store/seal.py``)."""
+
+    row_mac: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
 class Meta(Base):
     """Key-value facts about the store itself (the encryption key check)."""
 
@@ -52,7 +59,7 @@ class Meta(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
-class Deployment(Base):
+class Deployment(Sealed, Base):
     """One use of live facial recognition: where, why, on whose authority, with what watchlist and threshold."""
 
     __tablename__ = "deployments"
@@ -98,7 +105,7 @@ class Deployment(Base):
     )
 
 
-class DeploymentCamera(Base):
+class DeploymentCamera(Sealed, Base):
     __tablename__ = "deployment_cameras"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     deployment_id: Mapped[str] = mapped_column(ForeignKey("deployments.id"), index=True)
@@ -110,7 +117,7 @@ class DeploymentCamera(Base):
     __table_args__ = (UniqueConstraint("deployment_id", "camera_id"),)
 
 
-class WatchlistEntry(Base):
+class WatchlistEntry(Sealed, Base):
     """One person on a deployment's watchlist and the grounds for it (kept after the deployment, for the record)."""
 
     __tablename__ = "watchlist_entries"
@@ -134,7 +141,7 @@ class WatchlistEntry(Base):
     __table_args__ = (UniqueConstraint("deployment_id", "subject_id"),)
 
 
-class EntryTemplate(Base):
+class EntryTemplate(Sealed, Base):
     """A template of a watchlist entry and its enrolment face, encrypted; deleted when the deployment ends."""
 
     __tablename__ = "entry_templates"
@@ -148,7 +155,7 @@ class EntryTemplate(Base):
     entry: Mapped[WatchlistEntry] = relationship(back_populates="templates")
 
 
-class DeploymentRun(Base):
+class DeploymentRun(Sealed, Base):
     """One run of a live deployment's cameras (a restart after a crash is a new run): counts only."""
 
     __tablename__ = "deployment_runs"
@@ -166,7 +173,7 @@ class DeploymentRun(Base):
     alerts: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class AlertRow(Base):
+class AlertRow(Sealed, Base):
     """An alert raised by a live deployment, committed before any notification leaves."""
 
     __tablename__ = "alerts"
@@ -189,7 +196,7 @@ class AlertRow(Base):
     data_purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
-class Adjudication(Base):
+class Adjudication(Sealed, Base):
     """One adjudication event on an alert. Never updated: a correction is a new row that ``supersedes`` one."""
 
     __tablename__ = "adjudications"
@@ -203,7 +210,7 @@ class Adjudication(Base):
     supersedes: Mapped[int | None] = mapped_column(ForeignKey("adjudications.id"), nullable=True)
 
 
-class LegalHold(Base):
+class LegalHold(Sealed, Base):
     """Keeps an alert's data past its retention, for a named case, until released."""
 
     __tablename__ = "legal_holds"
@@ -216,7 +223,7 @@ class LegalHold(Base):
     released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
-class Purge(Base):
+class Purge(Sealed, Base):
     """What one retention purge deleted (the counts survive the data)."""
 
     __tablename__ = "purges"
@@ -240,6 +247,8 @@ class AuditEntry(Base):
     deployment_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     target: Mapped[str | None] = mapped_column(String(256), nullable=True)
     details_json: Mapped[str] = mapped_column(Text)
+    rows_json: Mapped[str] = mapped_column(Text, default="", server_default="")
+    """The rows its transaction changed, ``[[table, id, row MAC or null if deleted], ...]`` ("" before 0004)."""
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
     __table_args__ = (Index("ix_audit_log_deployment", "deployment_id"),)
@@ -252,9 +261,11 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """HMAC of ``seq`` and ``hash`` under the store key: the chain cannot be rewritten without the key."""
 
 
-class User(Base):
+class User(Sealed, Base):
     """A person who logs in to the service, with one role; disabled, never deleted (the audit names them)."""
 
     __tablename__ = "users"
@@ -273,7 +284,7 @@ class User(Base):
     password_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class ApiToken(Base):
+class ApiToken(Sealed, Base):
     """A machine's credential: one role, an expiry, revocable; a device token is bound to one deployment."""
 
     __tablename__ = "api_tokens"
@@ -291,7 +302,7 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
-class WebSession(Base):
+class WebSession(Sealed, Base):
     """A browser login: the cookie's secret as SHA-256, an absolute expiry, and when it was last used."""
 
     __tablename__ = "web_sessions"

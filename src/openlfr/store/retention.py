@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, and_, exists, func, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, select
 
 from openlfr.config import RetentionConfig
 from openlfr.errors import RetentionFloorError
@@ -136,21 +136,20 @@ def purge(store: Store, now: datetime, actor: str, config: RetentionConfig) -> P
         due_data = and_(AlertRow.raised_at < data_cutoff, AlertRow.data_purged_at.is_(None))
         held_images = s.scalar(select(func.count()).select_from(AlertRow).where(due_images, _held())) or 0
         held_data = s.scalar(select(func.count()).select_from(AlertRow).where(due_data, _held())) or 0
-        images = s.execute(
-            update(AlertRow)
-            .where(due_images, ~_held())
-            .values(probe_jpeg_enc=None, watchlist_jpeg_enc=None, images_purged_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        data = s.execute(
-            update(AlertRow)
-            .where(due_data, ~_held())
-            .values(subject_id=None, display_name=None, details_json="{}", data_purged_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        # row by row, through the ORM, so that each changed alert is resealed (store/seal.py)
+        images = s.scalars(select(AlertRow).where(due_images, ~_held())).all()
+        for alert in images:
+            alert.probe_jpeg_enc = alert.watchlist_jpeg_enc = None
+            alert.images_purged_at = now
+        s.flush()
+        data = s.scalars(select(AlertRow).where(due_data, ~_held())).all()
+        for alert in data:
+            alert.subject_id = alert.display_name = None
+            alert.details_json = "{}"
+            alert.data_purged_at = now
         counts = (
-            PurgeCount(DataType.ALERT_IMAGES, image_cutoff, _rowcount(images), held_images),
-            PurgeCount(DataType.ALERT_DATA, data_cutoff, _rowcount(data), held_data),
+            PurgeCount(DataType.ALERT_IMAGES, image_cutoff, len(images), held_images),
+            PurgeCount(DataType.ALERT_DATA, data_cutoff, len(data), held_data),
         )
         for c in counts:
             s.add(
@@ -167,8 +166,3 @@ def purge(store: Store, now: datetime, actor: str, config: RetentionConfig) -> P
         )
     checkpoint(store)
     return PurgeReport(now, counts)
-
-
-def _rowcount(result: object) -> int:
-    count = getattr(result, "rowcount", 0)
-    return int(count) if count is not None and count >= 0 else 0

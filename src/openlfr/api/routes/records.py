@@ -31,7 +31,8 @@ def list_audit(
 
 @router.get("/audit/verify", response_model=audit.AuditVerdict)
 def verify(ctx: ContextDep) -> audit.AuditVerdict:
-    """Walk the whole chain; ``first_broken`` names the first entry edited, inserted or deleted."""
+    """Walk the whole chain; ``first_broken`` names the first entry edited, inserted or deleted, and
+    ``findings`` every protected row edited, inserted or deleted behind the program's back."""
     with ctx.store.session() as s:
         return audit.verify(s)
 

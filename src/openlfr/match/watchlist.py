@@ -23,7 +23,6 @@ embedder is refused: distances between templates of different models mean nothin
 from __future__ import annotations
 
 import io
-import json
 import math
 import os
 import zipfile
@@ -42,6 +41,7 @@ from openlfr.config import ScoringConfig
 from openlfr.errors import EmbedderMismatchError, WatchlistError, WatchlistFormatError
 from openlfr.match import normalise as norm
 from openlfr.match import second as second_set
+from openlfr.match.archive import ARCHIVE_ERRORS, read_json, read_npy, shape_problem
 from openlfr.match.index import ExactIndex
 from openlfr.match.scoring import Fusion, ScoredGallery, Scoring
 from openlfr.match.second import SecondSet
@@ -333,10 +333,10 @@ class Watchlist:
         try:
             with zipfile.ZipFile(path) as zf:
                 check_archive(zf, path)
-                raw = json.loads(zf.read("manifest.json"))
+                raw = read_json(zf, "manifest.json")
                 _check_format(raw, path)
                 manifest = Manifest.model_validate(raw)
-                vectors = np.load(io.BytesIO(zf.read("vectors.npy")), allow_pickle=False)
+                vectors = read_npy(zf, "vectors.npy")
                 faces = {
                     Path(n).stem: zf.read(n) for n in zf.namelist() if n.startswith("faces/") and n.endswith(".jpg")
                 }
@@ -346,7 +346,7 @@ class Watchlist:
             raise WatchlistError(f"watchlist file not found: {path}") from exc
         except IsADirectoryError as exc:
             raise WatchlistError(f"{path} is a folder, not a watchlist file (enrol it first with 'lfr enrol')") from exc
-        except (zipfile.BadZipFile, KeyError, ValueError) as exc:  # ValueError: bad JSON or .npy
+        except ARCHIVE_ERRORS as exc:
             raise WatchlistFormatError(f"{path} is not an openlfr watchlist file ({exc})") from exc
         except ValidationError as exc:
             raise WatchlistFormatError(f"{path}: damaged watchlist manifest ({exc.error_count()} errors)") from exc
@@ -448,7 +448,7 @@ def _read_scoring(zf: zipfile.ZipFile, manifest: Manifest) -> tuple[Scoring | No
     if manifest.normalisation is None:
         return None, None
     names = [n for n in zf.namelist() if n.endswith(".npy") and n != "vectors.npy" and "/" not in n]
-    arrays = {n: np.asarray(np.load(io.BytesIO(zf.read(n)), allow_pickle=False)) for n in names}
+    arrays = {n: read_npy(zf, n) for n in names}
     return scoring_from_arrays(manifest, arrays)
 
 
@@ -457,7 +457,7 @@ def _read_second(zf: zipfile.ZipFile, manifest: Manifest) -> SecondSet | None:
     if fused is None:
         return None
     names = [n for n in zf.namelist() if n.startswith(second_set.PREFIX) and n.endswith(".npy")]
-    arrays = {n: np.asarray(np.load(io.BytesIO(zf.read(n)), allow_pickle=False)) for n in names}
+    arrays = {n: read_npy(zf, n) for n in names}
     n = fused.normalisation
     config, checksum = (None, "") if n is None else (n.config, n.cohort_checksum)
     return second_set.from_arrays(fused.embedder, config, checksum, arrays)
@@ -470,6 +470,12 @@ def scoring_from_arrays(
     n = manifest.normalisation
     if n is None:
         return None, None
+    d = manifest.dimension
+    expected = {"cohort.npy": (None, d), "template_stats.npy": (len(manifest.templates), 2),
+                "fair_centroids.npy": (None, d), "fair_offsets.npy": (None,)}  # fmt: skip
+    problem = shape_problem(arrays, expected)
+    if problem is not None:
+        raise WatchlistFormatError(f"watchlist '{manifest.name}': {problem} (damaged)")
     fair = None
     if "fair_centroids.npy" in arrays:
         fair = norm.FairClusters(

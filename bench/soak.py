@@ -239,7 +239,8 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str, objec
         "rss_mib_first_last_max": _first_last_max(samples, "rss_mib"),
         "fds_first_last_max": _first_last_max(samples, "fds"),
         "threads_first_last_max": _first_last_max(samples, "threads"),
-        "rss_mib_second_half_growth": _half_growth(samples, "rss_mib"),
+        "rss_mib_per_minute_second_half": _half_slope(samples, "rss_mib"),
+        "fds_per_minute_second_half": _half_slope(samples, "fds"),
         "load1_mean": round(sum(s["load1"] for s in samples) / max(1, len(samples)), 2),
         "frames_analysed": sum(x.frames_analysed for x in snaps),
         "frames_dropped": sum(x.drops for x in snaps),
@@ -261,10 +262,16 @@ def _first_last_max(samples: list[dict[str, float]], key: str) -> list[float]:
     return [values[0], values[-1], max(values)] if values else []
 
 
-def _half_growth(samples: list[dict[str, float]], key: str) -> float:
-    """How much ``key`` grew over the second half of the run (after warm-up): a leak shows here."""
+def _half_slope(samples: list[dict[str, float]], key: str) -> float:
+    """The least-squares slope of ``key`` per minute over the second half of the run (after warm-up):
+    a leak shows as a steady rise, where single samples swing with the frames in flight."""
     half = samples[len(samples) // 2 :]
-    return round(half[-1][key] - half[0][key], 1) if len(half) > 1 else 0.0
+    if len(half) < 2:
+        return 0.0
+    t = [s["t_s"] / 60.0 for s in half]
+    y = [s[key] for s in half]
+    mt, my = sum(t) / len(t), sum(y) / len(y)
+    return round(sum((a - mt) * (b - my) for a, b in zip(t, y, strict=True)) / sum((a - mt) ** 2 for a in t), 2)
 
 
 def main() -> None:

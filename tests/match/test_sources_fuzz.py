@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fuzzing import TARGETS, examples, fuzzed, run_one
+from openlfr.errors import EnrolmentError
 from openlfr.match.sources import REQUIRED_COLUMNS, EnrolItem
 
 MANIFEST = TARGETS["enrol_manifest"]
@@ -51,3 +52,10 @@ def test_what_is_read_stays_in_the_manifest_folder(rows: list[list[str]]) -> Non
             for item in items:
                 assert isinstance(item, EnrolItem)
                 assert item.image.resolve().is_relative_to(Path(tmp).resolve())
+
+
+def test_a_nul_in_an_image_path_is_refused_with_the_line() -> None:
+    # found by scripts/fuzz (enrol_manifest): ValueError "embedded null byte" from Path.resolve before
+    data = b"subject_id,display_name,category,reason,image_source,expires,image\nx,X,other,,,,x.j\x00pg\n"
+    refused = run_one(MANIFEST, data)
+    assert isinstance(refused, EnrolmentError) and "line 2" in str(refused) and "NUL" in str(refused)

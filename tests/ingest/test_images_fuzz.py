@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import struct
 import zlib
+from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from fuzzing import TARGETS, examples, fuzzed, run_one
 from openlfr.errors import ImageError
+from openlfr.ingest.images import load_image
 
 IMAGE = TARGETS["image"]
 SIDES = st.integers(0, 1 << 31) | st.integers(0, 70_000) | st.integers(0, 64)
@@ -66,3 +69,10 @@ def test_jpeg_frame_headers_of_any_size(width: int, height: int, rest: bytes) ->
     assert sof > 0
     data = seed[: sof + 5] + struct.pack(">HH", height, width) + seed[sof + 9 :]
     _checked(run_one(IMAGE, data[: len(data) // 2] + rest))
+
+
+def test_a_path_holding_a_nul_is_an_image_error() -> None:
+    # an evaluation manifest's path cell reaches load_image as given: ValueError "embedded null byte" before
+    with pytest.raises(ImageError, match="not a usable path") as refused:
+        load_image(Path("face\x00.jpg"))
+    assert refused.value.reason == "unreadable"

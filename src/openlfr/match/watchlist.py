@@ -471,7 +471,8 @@ def scoring_from_arrays(
     if n is None:
         return None, None
     d = manifest.dimension
-    expected = {"cohort.npy": (None, d), "template_stats.npy": (len(manifest.templates), 2),
+    # template_stats: any number of rows (a deployment's stored set keeps rows of templates since removed)
+    expected = {"cohort.npy": (None, d), "template_stats.npy": (None, 2),
                 "fair_centroids.npy": (None, d), "fair_offsets.npy": (None,)}  # fmt: skip
     problem = shape_problem(arrays, expected)
     if problem is not None:

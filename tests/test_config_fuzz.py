@@ -11,7 +11,8 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fuzzing import JSON_VALUES, TARGETS, examples, fuzzed, json_paths, replaced, run_one, seeds
+from fuzzing import TARGETS, run_one, seeds
+from fuzzing_inputs import JSON_VALUES, examples, fuzzed, json_paths, replaced
 from openlfr.config import load_settings
 from openlfr.errors import ConfigError
 

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fuzzing import TARGETS, examples, fuzzed, run_one
+from fuzzing import TARGETS, run_one
+from fuzzing_inputs import examples, fuzzed
 from openlfr.errors import OpenLFRError
 
 MANIFEST = TARGETS["eval_manifest"]

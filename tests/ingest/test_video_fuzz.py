@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from hypothesis import given
 
-from fuzzing import TARGETS, examples, fuzzed, run_one
+from fuzzing import TARGETS, run_one
+from fuzzing_inputs import examples, fuzzed
 from openlfr.errors import SourceError
 
 VIDEO = TARGETS["video"]

@@ -11,19 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from numpy.lib import format as npy_format
 
-from fuzzing import (
-    ARRAYS,
-    JSON_VALUES,
-    TARGETS,
-    examples,
-    fuzzed,
-    json_paths,
-    npy,
-    replaced,
-    run_one,
-    seed_members,
-    zip_of,
-)
+from fuzzing import TARGETS, run_one
+from fuzzing_inputs import ARRAYS, JSON_VALUES, examples, fuzzed, json_paths, npy, replaced, seed_members, zip_of
 from openlfr.errors import WatchlistError
 
 COHORT = TARGETS["cohort"]

@@ -11,7 +11,8 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fuzzing import TARGETS, examples, fuzzed, run_one
+from fuzzing import TARGETS, run_one
+from fuzzing_inputs import examples, fuzzed
 from openlfr.errors import EnrolmentError
 from openlfr.match.sources import REQUIRED_COLUMNS, EnrolItem
 

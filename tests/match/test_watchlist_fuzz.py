@@ -10,19 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fuzzing import (
-    ARRAYS,
-    JSON_VALUES,
-    TARGETS,
-    examples,
-    fuzzed,
-    json_paths,
-    npy,
-    replaced,
-    run_one,
-    seed_members,
-    zip_of,
-)
+from fuzzing import TARGETS, run_one
+from fuzzing_inputs import ARRAYS, JSON_VALUES, examples, fuzzed, json_paths, npy, replaced, seed_members, zip_of
 from openlfr.errors import WatchlistFormatError
 
 WATCHLIST = TARGETS["watchlist"]

@@ -45,6 +45,8 @@ def load_manifest(csv_path: Path, dataset: str | None = None) -> list[Sample]:
             rows = list(csv.DictReader(fh))
     except OSError as exc:
         raise OpenLFRError(f"cannot read manifest {csv_path}: {exc.strerror or exc}") from exc
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise OpenLFRError(f"{csv_path}: not a UTF-8 CSV manifest ({exc})") from exc
     if not rows or not {"path", "identity"} <= rows[0].keys():
         raise OpenLFRError(f"{csv_path}: a manifest needs at least the columns path and identity")
     name = dataset or csv_path.parent.name
@@ -71,9 +73,9 @@ def _lower(value: str | None) -> str | None:
 def _band(age: str | None) -> str | None:
     try:
         years = int(float(age or ""))
-    except ValueError:
+    except (ValueError, OverflowError):  # not a number, NaN, infinite
         return None
-    return next(name for low, high, name in AGE_BANDS if low <= years <= high)
+    return next((name for low, high, name in AGE_BANDS if low <= years <= high), None)  # none for -1 or 300
 
 
 def lfw(shared: Path) -> list[Sample]:

@@ -43,6 +43,8 @@ def read_image_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
         raise ImageError(f"{path}: file not found", "unreadable") from exc
     except OSError as exc:
         raise ImageError(f"{path}: cannot read file ({exc.strerror})", "unreadable") from exc
+    except ValueError as exc:  # a NUL in the path (from a manifest): no file system takes one
+        raise ImageError(f"{str(path)!r}: not a usable path ({exc})", "unreadable") from exc
     if not stat.S_ISREG(info.st_mode):  # /dev/zero never ends, a FIFO blocks: refused before any read
         raise ImageError(f"{path}: not a regular file (a device, pipe or socket)", "unreadable")
     size = info.st_size

@@ -26,7 +26,6 @@ import json
 import logging
 import math
 import os
-import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
+from pydantic import BaseModel, Field, ValidationError
 
 from openlfr.analysis import FaceAnalyzer
 from openlfr.config import ScoringConfig
@@ -41,7 +41,7 @@ from openlfr.errors import EmbedderMismatchError, ImageError, WatchlistError
 from openlfr.ingest.budget import load_within
 from openlfr.match import matcher
 from openlfr.match import normalise as norm
-from openlfr.match.archive import read_members, write_members
+from openlfr.match.archive import ARCHIVE_ERRORS, read_json, read_members, read_npy, write_members
 from openlfr.match.normalise import Floats
 from openlfr.match.scoring import ScoredGallery, Scoring, build_scoring
 from openlfr.match.signing import SIGNATURE_MEMBER, FileSigning
@@ -119,30 +119,37 @@ class Cohort:
         try:
             members = read_members(path)
             signing.verify(members, COHORT_FORMAT, path)
-            meta = json.loads(members["cohort.json"])
-            vectors = np.load(io.BytesIO(members["vectors.npy"]), allow_pickle=False)
+            meta = read_json(members, "cohort.json")
+            vectors = read_npy(members, "vectors.npy")
             second = None
             if isinstance(meta, dict) and "second_embedder" in meta:
-                second = np.load(io.BytesIO(members["second_vectors.npy"]), allow_pickle=False)
+                second = read_npy(members, "second_vectors.npy")
         except FileNotFoundError as exc:
             raise WatchlistError(f"cohort file not found: {path}") from exc
-        except (zipfile.BadZipFile, KeyError, ValueError, IsADirectoryError) as exc:
+        except ARCHIVE_ERRORS as exc:  # IsADirectoryError too
             raise WatchlistError(f"{path} is not an openlfr cohort file (make one with 'lfr cohort build')") from exc
         if not isinstance(meta, dict) or meta.get("format") != COHORT_FORMAT:
             raise WatchlistError(f"{path} is not an openlfr cohort file")
-        if meta.get("format_version", COHORT_VERSION) != COHORT_VERSION:
-            raise WatchlistError(f"{path} is cohort format version {meta.get('format_version')}; this openlfr reads 1")
-        if vectors.ndim != 2 or not np.isfinite(vectors).all():
-            raise WatchlistError(f"{path}: damaged cohort (its templates are not a finite matrix)")
+        try:
+            m = _CohortMeta.model_validate(meta)
+        except ValidationError as exc:
+            raise WatchlistError(f"{path}: damaged cohort metadata ({exc.error_count()} errors)") from exc
+        problem = _cohort_problem(vectors, second, m)
+        if problem is not None:
+            raise WatchlistError(f"{path}: damaged cohort ({problem})")
+        if m.format_version != COHORT_VERSION:
+            raise WatchlistError(
+                f"{path} is cohort format version {m.format_version}; this openlfr reads {COHORT_VERSION}"
+            )
         return cls(
             vectors.astype(np.float32),
-            str(meta["embedder"]),
-            str(meta["source"]),
-            datetime.fromisoformat(str(meta["created_at"])),
-            tuple(meta.get("image_sha256", ())),
-            tuple(meta.get("groups", ())),
+            m.embedder,
+            m.source,
+            m.created_at,
+            tuple(m.image_sha256),
+            tuple(m.groups),
             None if second is None else second.astype(np.float32),
-            str(meta.get("second_embedder", "")),
+            m.second_embedder,
         )
 
 
@@ -150,6 +157,31 @@ def _npy(array: NDArray[np.generic]) -> bytes:
     buf = io.BytesIO()
     np.save(buf, array, allow_pickle=False)
     return buf.getvalue()
+
+
+class _CohortMeta(BaseModel):
+    """cohort.json as ``Cohort.save`` writes it."""
+
+    embedder: str
+    source: str
+    created_at: datetime
+    image_sha256: list[str] = Field(default_factory=list)
+    groups: list[str] = Field(default_factory=list)
+    second_embedder: str = ""
+    format_version: int = COHORT_VERSION
+
+
+def _cohort_problem(vectors: NDArray[np.generic], second: NDArray[np.generic] | None, m: _CohortMeta) -> str | None:
+    """What is wrong with a loaded cohort's arrays against its metadata (None: nothing)."""
+    n = len(vectors) if vectors.ndim == 2 else -1
+    if n < 0 or np.iscomplexobj(vectors) or not np.isfinite(vectors).all():
+        return "its templates are not a finite real matrix"
+    if second is not None and (second.shape[:1] != (n,) or second.ndim != 2 or np.iscomplexobj(second)
+                               or not np.isfinite(second).all()):  # fmt: skip
+        return "its second templates are not a finite real matrix, one row per face"
+    if len(m.image_sha256) not in (0, n) or len(m.groups) not in (0, n):
+        return f"{n} faces but {len(m.image_sha256)} image hashes and {len(m.groups)} group labels"
+    return None
 
 
 def build_cohort(

@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 
 from openlfr.config import ScoringConfig
 from openlfr.match import normalise as norm
+from openlfr.match.archive import shape_problem
 from openlfr.match.scoring import ScoredGallery, Scoring
 
 PREFIX = "second/"
@@ -101,6 +102,12 @@ def from_arrays(
 ) -> SecondSet:
     """The second set from the members ``SecondSet.arrays`` wrote; ``config`` None: not normalised.
     ValueError when its cohort is not the one ``checksum`` names (a damaged file)."""
+    expected = {f"{PREFIX}vectors.npy": (None, None), f"{PREFIX}cohort.npy": (None, None),
+                f"{PREFIX}template_stats.npy": (None, 2), f"{PREFIX}fair_centroids.npy": (None, None),
+                f"{PREFIX}fair_offsets.npy": (None,)}  # fmt: skip
+    problem = shape_problem(arrays, expected, PREFIX)
+    if problem is not None:
+        raise ValueError(problem)
     vectors = arrays[f"{PREFIX}vectors.npy"].astype(np.float32)
     if config is None:
         return SecondSet(identity, vectors)

@@ -106,6 +106,8 @@ def from_csv(path: Path, allow_outside: bool = False) -> list[EnrolItem]:
         image = (row["image"] or "").strip()
         if not image:
             raise EnrolmentError(f"{where}: no image path")
+        if "\x00" in image:  # no file system takes one; Path.resolve raises ValueError on it
+            raise EnrolmentError(f"{where}: image path {image!r} holds a NUL character")
         target = path.parent / image
         if not allow_outside and not target.resolve().is_relative_to(root):
             raise EnrolmentError(

@@ -24,10 +24,8 @@ embedder is refused: distances between templates of different models mean nothin
 from __future__ import annotations
 
 import io
-import json
 import math
 import os
-import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -43,7 +41,7 @@ from openlfr.config import ScoringConfig
 from openlfr.errors import EmbedderMismatchError, WatchlistError, WatchlistFormatError
 from openlfr.match import normalise as norm
 from openlfr.match import second as second_set
-from openlfr.match.archive import read_members, write_members
+from openlfr.match.archive import ARCHIVE_ERRORS, read_json, read_members, read_npy, shape_problem, write_members
 from openlfr.match.index import ExactIndex
 from openlfr.match.scoring import Fusion, ScoredGallery, Scoring
 from openlfr.match.second import SecondSet
@@ -340,10 +338,10 @@ class Watchlist:
         try:
             members = read_members(path)
             signing.verify(members, FORMAT, path)
-            raw = json.loads(members["manifest.json"])
+            raw = read_json(members, "manifest.json")
             _check_format(raw, path)
             manifest = Manifest.model_validate(raw)
-            vectors = np.load(io.BytesIO(members["vectors.npy"]), allow_pickle=False)
+            vectors = read_npy(members, "vectors.npy")
             faces = {Path(n).stem: b for n, b in members.items() if n.startswith("faces/") and n.endswith(".jpg")}
             scoring, stats = _read_scoring(members, manifest)
             fused = _read_second(members, manifest)
@@ -351,7 +349,7 @@ class Watchlist:
             raise WatchlistError(f"watchlist file not found: {path}") from exc
         except IsADirectoryError as exc:
             raise WatchlistError(f"{path} is a folder, not a watchlist file (enrol it first with 'lfr enrol')") from exc
-        except (zipfile.BadZipFile, KeyError, ValueError) as exc:  # ValueError: bad JSON or .npy
+        except ARCHIVE_ERRORS as exc:
             raise WatchlistFormatError(f"{path} is not an openlfr watchlist file ({exc})") from exc
         except ValidationError as exc:
             raise WatchlistFormatError(f"{path}: damaged watchlist manifest ({exc.error_count()} errors)") from exc
@@ -434,7 +432,7 @@ def _read_scoring(
     if manifest.normalisation is None:
         return None, None
     names = [n for n in members if n.endswith(".npy") and n != "vectors.npy" and "/" not in n]
-    arrays = {n: np.asarray(np.load(io.BytesIO(members[n]), allow_pickle=False)) for n in names}
+    arrays = {n: read_npy(members, n) for n in names}
     return scoring_from_arrays(manifest, arrays)
 
 
@@ -443,7 +441,7 @@ def _read_second(members: Mapping[str, bytes], manifest: Manifest) -> SecondSet 
     if fused is None:
         return None
     names = [n for n in members if n.startswith(second_set.PREFIX) and n.endswith(".npy")]
-    arrays = {n: np.asarray(np.load(io.BytesIO(members[n]), allow_pickle=False)) for n in names}
+    arrays = {n: read_npy(members, n) for n in names}
     n = fused.normalisation
     config, checksum = (None, "") if n is None else (n.config, n.cohort_checksum)
     return second_set.from_arrays(fused.embedder, config, checksum, arrays)
@@ -456,6 +454,13 @@ def scoring_from_arrays(
     n = manifest.normalisation
     if n is None:
         return None, None
+    d = manifest.dimension
+    # template_stats: any number of rows (a deployment's stored set keeps rows of templates since removed)
+    expected = {"cohort.npy": (None, d), "template_stats.npy": (None, 2),
+                "fair_centroids.npy": (None, d), "fair_offsets.npy": (None,)}  # fmt: skip
+    problem = shape_problem(arrays, expected)
+    if problem is not None:
+        raise WatchlistFormatError(f"watchlist '{manifest.name}': {problem} (damaged)")
     fair = None
     if "fair_centroids.npy" in arrays:
         fair = norm.FairClusters(

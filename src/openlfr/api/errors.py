@@ -48,6 +48,8 @@ STATUS: dict[type[e.OpenLFRError], int] = {
     e.UncalibratedError: 409,
     e.EmbedderMismatchError: 409,
     e.ConfigError: 422,
+    e.AlertFormatError: 422,
+    e.ClusterError: 503,
     e.SourceError: 422,
     e.StoreKeyError: 503,
     e.AuditChainError: 503,

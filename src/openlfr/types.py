@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from types import MappingProxyType
 
 import numpy as np
 from numpy.typing import NDArray
@@ -227,7 +226,7 @@ class TemplateSet(Mapping[str, Vector]):
             if not embedder:
                 raise ValueError("a template's embedder identity is empty")
             Template(vector, embedder)  # checks the vector's shape and type
-        object.__setattr__(self, "vectors", MappingProxyType(dict(self.vectors)))
+        object.__setattr__(self, "vectors", dict(self.vectors))  # a copy of its own (and picklable)
 
     @classmethod
     def of(cls, *templates: Template) -> TemplateSet:

@@ -11,7 +11,10 @@
    if the process is killed the moment after;
 4. on the retention schedule the run purges alert data that has passed its time;
 5. the deployment's planned end is the server's to hold: a run is refused after it, and a run that
-   reaches it stops there (both audited).
+   reaches it stops there (both audited);
+6. with ``cluster.address`` set (``lfr serve --cluster``) the cameras run as actors on a Ray cluster
+   (``cluster.app.ClusterApp``; the store must be PostgreSQL): matching and the store stay here, and a
+   camera placed again after its node died is audited with its gap (``deployment.camera_moved``).
 
 Nothing about a face that raises no alert is written: frames, crops and templates live in memory for
 the length of a track and are dropped with it (``tests/deploy/test_no_trace.py`` proves it).
@@ -31,9 +34,10 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from openlfr.alert.base import AlertSink, FanOut, sinks
+from openlfr.cluster.app import CameraMove, ClusterApp
 from openlfr.config import Settings
 from openlfr.deploy.lifecycle import Deployments
-from openlfr.errors import DeploymentError, DeploymentStateError
+from openlfr.errors import ClusterError, DeploymentError, DeploymentStateError
 from openlfr.live.app import LiveApp
 from openlfr.metrics import MetricsSnapshot
 from openlfr.review.alerts import Alerts
@@ -47,10 +51,14 @@ log = logging.getLogger("openlfr.deploy")
 
 COUNT_INTERVAL_S = 5.0
 
+LiveRun = LiveApp | ClusterApp
+"""A deployment's cameras in this process, or on a Ray cluster."""
+
 
 class StoreFirstSink:
     """Commits each alert to the store, then hands it to ``downstream``; an alert the store refused
-    is never sent on (it is logged and counted in ``failed``)."""
+    is never sent on (it is logged and counted in ``failed``), nor one it holds already (the same id:
+    counted in ``duplicates``)."""
 
     name = "store"
 
@@ -60,13 +68,18 @@ class StoreFirstSink:
         self._downstream = downstream
         self.stored = 0
         self.failed = 0
+        self.duplicates = 0
 
     def send(self, alert: Alert) -> None:
         try:
-            self._alerts.store_alert(self._deployment_id, alert)
+            new = self._alerts.store_alert(self._deployment_id, alert)
         except Exception:
             self.failed += 1
             log.exception("alert %s could not be stored: not sent on", alert.alert_id)
+            return
+        if not new:
+            self.duplicates += 1
+            log.warning("alert %s is stored already: not sent again", alert.alert_id)
             return
         self.stored += 1
         self._downstream.send(alert)
@@ -96,7 +109,7 @@ def run_deployment(
     *,
     extra_sinks: list[AlertSink] | None = None,
     stop: threading.Event | None = None,
-    on_start: Callable[[LiveApp], None] | None = None,
+    on_start: Callable[[LiveRun], None] | None = None,
 ) -> RunSummary:
     """Run a live deployment's cameras until they end (files) or ``stop`` is set; return its counts.
     ``on_start`` is given the running app (the service reads its cameras' states and metrics)."""
@@ -104,6 +117,11 @@ def run_deployment(
     view = deployments.get(deployment_id)
     if not view.cameras:
         raise DeploymentError(f"deployment {deployment_id} has no cameras")
+    if settings.cluster.address is not None and store.is_sqlite:
+        raise ClusterError(
+            f"cluster mode keeps its alerts in PostgreSQL; the store is SQLite ({store.description}): set "
+            "store.url to a postgresql+psycopg:// URL"
+        )
     watchlist = deployments.watchlist(deployment_id)  # refuses a deployment that is not live
     _refuse_after_end(store, deployment_id, view.planned_end, actor)
     if view.threshold_source == "manual" and not settings.live.allow_uncalibrated:
@@ -113,7 +131,12 @@ def run_deployment(
     run_id = _open_run(store, deployment_id, actor, settings, len(view.cameras), len(watchlist.manifest.subjects))
     downstream = FanOut([*(sinks.create(c) for c in settings.live.sinks), *(extra_sinks or [])])
     sink = StoreFirstSink(Alerts(store), deployment_id, downstream)
-    app = LiveApp(settings, watchlist, list(view.cameras), sink=sink)
+    app: LiveRun
+    if settings.cluster.address is None:
+        app = LiveApp(settings, watchlist, list(view.cameras), sink=sink)
+    else:
+        moved = _record_move(store, deployment_id, run_id)
+        app = ClusterApp(settings, watchlist, list(view.cameras), sink, f"{deployment_id}/{run_id}", on_move=moved)
     stop = stop or threading.Event()
     next_purge = time.monotonic()
     try:
@@ -136,6 +159,30 @@ def run_deployment(
         app.stop()
         totals = _update_run(store, run_id, app.snapshots(), stopped=True)
     return RunSummary(run_id, *totals, alerts_not_stored=sink.failed)
+
+
+def _record_move(store: Store, deployment_id: str, run_id: int) -> Callable[[CameraMove], None]:
+    """Audits a camera placed again (its node died): where from, where to, and the gap in its sight."""
+
+    def record(move: CameraMove) -> None:
+        with store.session() as session:
+            audit.record(
+                session,
+                "system:cluster",
+                AuditAction.CAMERA_MOVED,
+                deployment_id=deployment_id,
+                target=f"run {run_id}",
+                details={
+                    "camera_id": move.camera_id,
+                    "placement": move.placement,
+                    "from_node": move.from_node,
+                    "to_node": move.to_node,
+                    "reason": move.reason,
+                    "gap_s": move.gap_s,
+                },
+            )
+
+    return record
 
 
 def _refuse_after_end(store: Store, deployment_id: str, planned_end: datetime, actor: str) -> None:

@@ -1,0 +1,35 @@
+"""What a camera actor hands the service: a track's templates with the shot that made them, and the
+camera's state, collected together each poll."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from openlfr.metrics import MetricsSnapshot
+from openlfr.track.shots import Shot
+from openlfr.types import TemplateSet, Track
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class TrackTemplates:
+    """A track's templates (one per embedder, each the quality-weighted mean of its embedded shots), the
+    track as it was then, and the shot whose embedding made them (its crop becomes the alert's image)."""
+
+    camera_id: str
+    track: Track
+    shot: Shot
+    templates: TemplateSet
+
+
+@dataclass(frozen=True, slots=True)
+class Drained:
+    """One poll of a camera actor: what it queued since the last, and how it is."""
+
+    node_id: str
+    snapshot: MetricsSnapshot
+    messages: list[TrackTemplates] = field(default_factory=list)
+    finished: bool = False
+    """Its source has ended (a file) and everything it saw is in ``messages``."""
+    error: str | None = None
+    dropped: int = 0
+    """Templates dropped since the last poll because the service did not collect them in time."""

@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from deploying import live_deployment
 from openlfr.cluster.app import ClusterApp
+from openlfr.cluster.local import LocalCluster
 from openlfr.config import CameraConfig, ClusterConfig, Settings, StoreConfig
 from openlfr.deploy.live import LiveRun, run_deployment
 from openlfr.match.watchlist import Watchlist
@@ -29,7 +30,6 @@ from openlfr.store.audit import AuditAction
 from openlfr.store.crypto import generate_key
 from openlfr.store.db import Store
 from openlfr.store.models import AlertRow, AuditEntry
-from raycluster import LocalCluster
 
 MOVE_WITHIN_S = 30.0
 
@@ -95,7 +95,7 @@ def test_a_dead_nodes_cameras_move_and_no_alert_is_lost_or_doubled(
         wait_for("alerts reach the store", lambda: len(stored(store)) >= 2, 120)
 
         victim_node = nodes["cam-0"]
-        victim = next(n for n in cluster.nodes[1:] if _node_of(n.name) == victim_node)
+        victim = next(n for n in cluster.nodes[1:] if cluster.node_id(n) == victim_node)
         moved = {c for c, n in nodes.items() if n == victim_node}
         before = {row.id for row in stored(store)}
         frames = {s.camera_id: s.frames_analysed for s in app.snapshots()}
@@ -130,13 +130,3 @@ def test_a_dead_nodes_cameras_move_and_no_alert_is_lost_or_doubled(
         assert all(m["from_node"] == victim_node and 0 < m["gap_s"] <= MOVE_WITHIN_S for m in moves), moves
         assert audit.verify(s).ok
     store.close()
-
-
-def _node_of(name: str) -> str | None:
-    """The Ray node id of the local node called ``name`` (by its temp dir's session)."""
-    import ray
-
-    for node in ray.nodes():
-        if node.get("Alive") and name in str(node.get("ObjectStoreSocketName", "")):
-            return str(node["NodeID"])
-    return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import pickle
 import threading
 from collections import deque
 
@@ -92,7 +93,8 @@ class CameraWorker:
             messages = list(self._forward.queue)
             self._forward.queue.clear()
             dropped, self._forward.dropped = self._forward.dropped, 0
-        return Drained(self._node_id, self.pipeline.metrics.snapshot(), messages, finished, error, dropped)
+        size = len(pickle.dumps(messages, protocol=5)) if messages else 0
+        return Drained(self._node_id, self.pipeline.metrics.snapshot(), messages, finished, error, dropped, size)
 
     def stop(self) -> None:
         self.pipeline.stop()

@@ -73,6 +73,8 @@ class _Placement:
 class _Counts:
     alerts: int = 0
     templates: int = 0
+    message_bytes: dict[str, int] = field(default_factory=dict)
+    """Per camera: bytes its nodes sent the service (template sets with their shots, pickled)."""
     moves: list[CameraMove] = field(default_factory=list)
 
 
@@ -268,6 +270,7 @@ class ClusterApp:
             if alert is not None:
                 self._sink.send(alert)
                 self.counts.alerts += 1
+        self.counts.message_bytes[p.camera.id] = self.counts.message_bytes.get(p.camera.id, 0) + drained.message_bytes
         p.snapshot = drained.snapshot
         p.finished = drained.finished and drained.error is None
         p.dropped += drained.dropped

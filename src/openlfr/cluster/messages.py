@@ -33,3 +33,5 @@ class Drained:
     error: str | None = None
     dropped: int = 0
     """Templates dropped since the last poll because the service did not collect them in time."""
+    message_bytes: int = 0
+    """The size of ``messages`` pickled (what the node sent the service for them)."""

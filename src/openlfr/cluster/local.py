@@ -1,5 +1,7 @@
-"""A local Ray cluster for tests and benchmarks: a head and worker nodes, each `ray start --block` in a
-process group of its own on loopback with its own temp dir, so that a test can SIGKILL one node whole."""
+"""A Ray cluster on this machine, for tests, benchmarks and trying cluster mode: a head and worker nodes,
+each ``ray start --block`` in a process group of its own on loopback with its own temp dir (so that one
+node can be SIGKILLed whole, as a machine dies). The head declares no camera capacity; each worker
+declares ``cameras``. Not for production: there, each machine runs ``ray start`` itself (README)."""
 
 from __future__ import annotations
 
@@ -26,6 +28,8 @@ def free_port() -> int:
 
 @dataclass
 class Node:
+    """One ``ray start --block`` process group."""
+
     name: str
     process: subprocess.Popen[bytes]
     log: Path
@@ -39,6 +43,8 @@ class Node:
 
 @dataclass
 class LocalCluster:
+    """The nodes started under ``root`` (keep it short: Ray's socket paths must stay under 108 bytes)."""
+
     root: Path
     port: int = field(default_factory=free_port)
     nodes: list[Node] = field(default_factory=list)
@@ -53,6 +59,7 @@ class LocalCluster:
         return self._start("head", [*args, "--num-cpus=0", "--resources", json.dumps({"cameras": 0})])
 
     def add_worker(self, name: str, cameras: int, cpus: int = 1) -> Node:
+        """A worker node that can serve ``cameras`` cameras."""
         args = [f"--address={self.address}", f"--num-cpus={cpus}", "--resources", json.dumps({"cameras": cameras})]
         return self._start(name, args)
 
@@ -80,6 +87,16 @@ class LocalCluster:
             time.sleep(0.5)
         raise RuntimeError(f"ray node {node.name} did not start in {timeout:.0f} s")
 
+    def node_id(self, node: Node) -> str | None:
+        """The Ray node id of ``node`` (found by its temp dir), from a connected driver; None if it is dead."""
+        import ray
+
+        for info in ray.nodes():  # type: ignore[no-untyped-call]
+            if info.get("Alive") and f"/{node.name}/" in str(info.get("ObjectStoreSocketName", "")):
+                return str(info["NodeID"])
+        return None
+
     def stop(self) -> None:
+        """SIGKILL every node (a test's or benchmark's cluster holds nothing to save)."""
         for node in reversed(self.nodes):
             node.kill()

@@ -35,8 +35,9 @@ MOVE_WITHIN_S = 30.0
 
 
 @pytest.fixture
-def cluster() -> Iterator[LocalCluster]:
+def cluster(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalCluster]:
     ray = pytest.importorskip("ray")
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # the local cluster's nodes run without tokens
     root = Path(tempfile.mkdtemp(prefix="lfr-ray-", dir="/tmp"))  # Ray's socket paths must stay under 108 bytes
     local = LocalCluster(root)
     try:

@@ -21,7 +21,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from openlfr.alert.base import AlertSink
@@ -72,6 +72,7 @@ class _Placement:
 @dataclass
 class _Counts:
     alerts: int = 0
+    alerts_by_camera: dict[str, int] = field(default_factory=dict)
     templates: int = 0
     message_bytes: dict[str, int] = field(default_factory=dict)
     """Per camera: bytes its nodes sent the service (template sets with their shots, pickled)."""
@@ -133,8 +134,20 @@ class ClusterApp:
         return self._ended.wait(timeout)
 
     def snapshots(self) -> list[MetricsSnapshot]:
+        """Each running camera's metrics from its node, with the alerts matched here and its node."""
         with self._lock:
-            return [p.snapshot for p in self._placements.values() if p.snapshot is not None]
+            placed = [p for p in self._placements.values() if p.snapshot is not None]
+        uncalibrated = self._central.watchlist.calibration_problem() is not None
+        return [
+            replace(
+                p.snapshot,
+                alerts=self.counts.alerts_by_camera.get(p.camera.id, 0),
+                uncalibrated=uncalibrated,
+                node=p.node_id,
+            )
+            for p in placed
+            if p.snapshot is not None
+        ]
 
     def placements(self) -> dict[str, str | None]:
         """Each camera's node id (None while it is being placed)."""
@@ -270,6 +283,7 @@ class ClusterApp:
             if alert is not None:
                 self._sink.send(alert)
                 self.counts.alerts += 1
+                self.counts.alerts_by_camera[p.camera.id] = self.counts.alerts_by_camera.get(p.camera.id, 0) + 1
         self.counts.message_bytes[p.camera.id] = self.counts.message_bytes.get(p.camera.id, 0) + drained.message_bytes
         p.snapshot = drained.snapshot
         p.finished = drained.finished and drained.error is None

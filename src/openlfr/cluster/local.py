@@ -1,7 +1,8 @@
 """A Ray cluster on this machine, for tests, benchmarks and trying cluster mode: a head and worker nodes,
 each ``ray start --block`` in a process group of its own on loopback with its own temp dir (so that one
 node can be SIGKILLed whole, as a machine dies). The head declares no camera capacity; each worker
-declares ``cameras``. Not for production: there, each machine runs ``ray start`` itself (README)."""
+declares ``cameras``. Ray's token authentication is off (loopback only); a driver joining it needs
+``RAY_AUTH_MODE=disabled`` too. Not for production: there, each machine runs ``ray start`` itself (README)."""
 
 from __future__ import annotations
 
@@ -67,7 +68,7 @@ class LocalCluster:
         temp = self.root / name
         temp.mkdir(parents=True, exist_ok=True)
         log = self.root / f"{name}.log"
-        env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+        env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}  # loopback only
         command = [str(RAY), "start", *args, "--node-ip-address=127.0.0.1", f"--temp-dir={temp}"]
         command += [f"--object-store-memory={OBJECT_STORE_BYTES}", "--block"]
         with log.open("wb") as out:

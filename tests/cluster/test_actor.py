@@ -57,6 +57,8 @@ def test_a_camera_actor_alerts_and_is_placed_again_when_it_dies(
         wait_for("the first alert", lambda: bool(sink.alerts), 60)
         assert sink.alerts[0].subject_id == "obama" and sink.alerts[0].camera_id == "cam-0"
         node = app.placements()["cam-0"]
+        [snap] = app.snapshots()
+        assert snap.node == node and 1 <= snap.alerts <= len(sink.alerts), "metrics: where it runs, alerts matched here"
         ray.kill(app._placements["cam-0"].handle, no_restart=True)
         wait_for("the camera runs again", lambda: bool(moves), 30)
         assert moves[0].camera_id == "cam-0" and moves[0].from_node == node == moves[0].to_node

@@ -32,7 +32,7 @@ def message(analyzer: FaceAnalyzer, demo: Path, camera: str, track_id: int, pts:
     box = face.detection.box
     track = Track(track_id, camera, box, first_seen_pts=pts, first_seen_wall=1e9, last_seen_pts=pts)
     shot = Shot(face.aligned, face.quality, image[: int(box.y2), : int(box.x2)].copy(), 1, pts, 1.0, 1e9 + pts)
-    return TrackTemplates(camera, track, shot, TemplateSet.of(face.template))
+    return TrackTemplates.of(camera, track, shot, TemplateSet.of(face.template))
 
 
 def test_one_alert_per_track_and_a_moved_camera_keeps_its_gate(

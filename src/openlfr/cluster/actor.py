@@ -8,7 +8,6 @@ node; each new template set of a track waits in a bounded queue until the servic
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import pickle
 import threading
@@ -41,7 +40,7 @@ class _Forward:
         self.lock = threading.Lock()
 
     def recognise(self, track: Track, book: ShotBook, shot: Shot, templates: TemplateSet) -> Alert | None:
-        message = TrackTemplates(self.camera_id, dataclasses.replace(track), shot, book.add(shot, templates))
+        message = TrackTemplates.of(self.camera_id, track, shot, book.add(shot, templates))
         with self.lock:
             if len(self.queue) >= QUEUE_LIMIT:
                 self.queue.popleft()

@@ -9,15 +9,14 @@ the same alert handed twice to the store is stored once (``Alerts.store_alert`` 
 
 from __future__ import annotations
 
-import dataclasses
 import time
 import uuid
 
-from openlfr.alert.rules import AlertGate, make_alert
+from openlfr.alert.rules import AlertGate
 from openlfr.cluster.messages import TrackTemplates
 from openlfr.match import matcher
 from openlfr.match.watchlist import Watchlist
-from openlfr.types import Alert
+from openlfr.types import Alert, Match
 
 TRACK_MEMORY_S = 600.0
 """How long a track's alerted subjects are remembered after its last template."""
@@ -51,14 +50,42 @@ class CentralMatching:
         if best is None:
             return None
         gate = self._gates.setdefault(message.camera_id, AlertGate(self._cooldown))
-        if not gate.admit(best.subject_id, message.shot.frame_pts, alerted):
+        if not gate.admit(best.subject_id, message.frame_pts, alerted):
             return None
         alerted.add(best.subject_id)
-        alert = make_alert(message.camera_id, message.track, message.shot, best, self.watchlist)
         ident = alert_id(self._run, message.camera_id, placement, message.track.track_id, best.subject_id)
-        return dataclasses.replace(alert, alert_id=ident)
+        return _alert(ident, message, best, self.watchlist)
 
     def forget_old(self) -> None:
         """Drop the memory of tracks not seen for ``TRACK_MEMORY_S``."""
         now = time.monotonic()
         self._alerted = {k: v for k, v in self._alerted.items() if now - v[1] < TRACK_MEMORY_S}
+
+
+def _alert(ident: str, message: TrackTemplates, match: Match, watchlist: Watchlist) -> Alert:
+    """The alert for ``match`` of the message's track (``alert.rules.make_alert``, from the message)."""
+    subject = watchlist.subjects[match.subject_id]
+    track = message.track
+    return Alert(
+        alert_id=ident,
+        camera_id=message.camera_id,
+        track_id=track.track_id,
+        watchlist=watchlist.name,
+        subject_id=subject.subject_id,
+        display_name=subject.display_name,
+        category=subject.category,
+        score=match.score,
+        threshold=match.threshold,
+        box=message.box,
+        probe_jpeg=message.crop_jpeg,
+        watchlist_jpeg=watchlist.faces.get(match.template_id),
+        first_seen_wall=track.first_seen_wall,
+        first_seen_pts=track.first_seen_pts,
+        frame_pts=message.frame_pts,
+        frame_captured_wall=message.captured_wall,
+        # The node's monotonic clock is not this process's: latency is measured from the wall clock here.
+        frame_captured_mono=time.monotonic() - (time.time() - message.captured_wall),
+        raised_wall=time.time(),
+        frames=track.frames,
+        uncalibrated=watchlist.calibration_problem() is not None,
+    )

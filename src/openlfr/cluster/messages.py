@@ -3,22 +3,43 @@ camera's state, collected together each poll."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
+from openlfr.alert.rules import jpeg
 from openlfr.metrics import MetricsSnapshot
 from openlfr.track.shots import Shot
-from openlfr.types import TemplateSet, Track
+from openlfr.types import BoundingBox, TemplateSet, Track
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class TrackTemplates:
     """A track's templates (one per embedder, each the quality-weighted mean of its embedded shots), the
-    track as it was then, and the shot whose embedding made them (its crop becomes the alert's image)."""
+    track as it was then, and the shot whose embedding made them: where the face was, when, and its crop
+    as JPEG (the alert's image if it matches; otherwise dropped in the service's memory)."""
 
     camera_id: str
     track: Track
-    shot: Shot
     templates: TemplateSet
+    box: BoundingBox
+    frame_pts: float
+    captured_wall: float
+    captured_mono: float
+    crop_jpeg: bytes
+
+    @classmethod
+    def of(cls, camera_id: str, track: Track, shot: Shot, templates: TemplateSet) -> TrackTemplates:
+        """The message for ``shot`` of ``track`` (a copy of the track: the tracker goes on moving it)."""
+        return cls(
+            camera_id,
+            dataclasses.replace(track),
+            templates,
+            shot.face.detection.box,
+            shot.frame_pts,
+            shot.captured_wall,
+            shot.captured_mono,
+            jpeg(shot.crop),
+        )
 
 
 @dataclass(frozen=True, slots=True)

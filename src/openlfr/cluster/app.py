@@ -36,6 +36,7 @@ from openlfr.metrics import MetricsSnapshot
 log = logging.getLogger("openlfr.cluster")
 
 STOP_TIMEOUT_S = 15.0
+SUSPECT_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +114,8 @@ class ClusterApp:
         self._sink = sink
         self._on_move = on_move
         self._placements: dict[str, _Placement] = {}
+        self._suspects: dict[str, float] = {}
+        """Nodes a camera was lost on, and when: not chosen for a camera again for ``SUSPECT_S``."""
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._ended = threading.Event()
@@ -184,14 +187,38 @@ class ClusterApp:
             resources={self.settings.cluster.camera_resource: 1},
             num_cpus=0,  # a node's capacity is its camera resource: CPUs are not reserved per camera
             max_restarts=0,  # the service places a camera again itself, and records the gap
-            scheduling_strategy="SPREAD",
+            scheduling_strategy=self._strategy() if number > 0 else "SPREAD",
         )
         handle = remote.remote(self.settings, camera)
         now = time.monotonic()
         return _Placement(camera, number, handle, handle.start.remote(), now, previous_node=previous, reason=reason)
 
+    def _strategy(self) -> object:
+        """Where to place a camera again: preferably the live node with the fewest of this run's cameras
+        that has lost none lately (Ray takes some seconds to declare a dead node dead, and would place
+        the camera on it meanwhile); any node with room if that one has none."""
+        import ray
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        now = time.monotonic()
+        self._suspects = {n: t for n, t in self._suspects.items() if now - t < SUSPECT_S}
+        resource = self.settings.cluster.camera_resource
+        nodes = [
+            str(n["NodeID"])
+            for n in ray.nodes()  # type: ignore[no-untyped-call]
+            if n.get("Alive") and n.get("Resources", {}).get(resource, 0) > 0 and str(n["NodeID"]) not in self._suspects
+        ]
+        if not nodes:
+            return "SPREAD"
+        with self._lock:
+            load = [p.node_id for p in self._placements.values()]
+        return NodeAffinitySchedulingStrategy(min(nodes, key=load.count), soft=True)
+
     def _replace(self, old: _Placement, reason: str) -> None:
         import ray
+
+        if old.node_id is not None:
+            self._suspects[old.node_id] = time.monotonic()
 
         log.warning("camera %s on node %s: %s; placing it again", old.camera.id, old.node_id, reason)
         ray.kill(old.handle, no_restart=True)

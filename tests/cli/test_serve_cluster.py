@@ -1,16 +1,16 @@
-"""``lfr serve --cluster``: a bad address, or a SQLite store, stops it with one line and a non-zero exit
-before anything listens or any camera is placed."""
+"""``lfr serve --cluster``: a bad address, or a SQLite store, stops it with one error (one line, exit 1,
+from the entry point) before anything listens or any camera is placed."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
+from typer.testing import CliRunner
 
+from openlfr.cli import common
+from openlfr.cli.main import app
+from openlfr.errors import OpenLFRError
 from openlfr.store.crypto import generate_key
 
 CASES = [
@@ -20,16 +20,13 @@ CASES = [
 
 
 @pytest.mark.parametrize(("name", "address", "says"), CASES, ids=[c[0] for c in CASES])
-def test_serve_refuses_what_a_cluster_cannot_use(name: str, address: str, says: str, tmp_path: Path) -> None:
-    key = SecretStr(generate_key()).get_secret_value()
-    env = {**os.environ, "COLUMNS": "300", "LFR_STORE__DATA_DIR": str(tmp_path / "lfr-data"), "LFR_STORE__KEY": key}
-    out = subprocess.run(
-        [sys.executable, "-m", "openlfr", "serve", "--cluster", address],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
-    assert out.returncode != 0
-    lines = [line for line in out.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and says in lines[0], out.stderr
+def test_serve_refuses_what_a_cluster_cannot_use(
+    name: str, address: str, says: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(common.STATE, "loaded", None)  # read the settings from this test's environment
+    monkeypatch.setenv("LFR_STORE__DATA_DIR", str(tmp_path / "lfr-data"))
+    monkeypatch.setenv("LFR_STORE__KEY", generate_key())
+    out = CliRunner().invoke(app, ["serve", "--cluster", address], env={"COLUMNS": "300"})
+    # The entry point (cli.main.run) prints an OpenLFRError as one line and exits 1.
+    assert out.exit_code != 0 and isinstance(out.exception, OpenLFRError), out.output
+    assert says in str(out.exception) and "\n" not in str(out.exception)

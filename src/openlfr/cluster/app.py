@@ -37,6 +37,7 @@ log = logging.getLogger("openlfr.cluster")
 
 STOP_TIMEOUT_S = 15.0
 SUSPECT_S = 60.0
+MAX_START_FAILURES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,8 @@ class _Placement:
     snapshot: MetricsSnapshot | None = None
     finished: bool = False
     dropped: int = 0
+    start_failures: int = 0
+    """Placements of this camera in a row that died before it ran."""
 
 
 @dataclass
@@ -224,6 +227,7 @@ class ClusterApp:
         ray.kill(old.handle, no_restart=True)
         if old.node_id is None:  # it never ran (placed on a node that was dying): the move is still the first one
             new = self._place(old.camera, old.number + 1, old.previous_node, old.reason or reason)
+            new.start_failures = old.start_failures + 1
         else:
             new = self._place(old.camera, old.number + 1, old.node_id, reason)
         new.since = old.last_answer or old.since  # the gap runs from its last sign of life
@@ -247,6 +251,8 @@ class ClusterApp:
         with self._lock:
             placements = list(self._placements.values())
         for p in placements:
+            if p.finished:
+                continue
             if p.node_id is None:
                 self._check_started(p)
             elif p.pending is None and not p.finished:
@@ -269,7 +275,8 @@ class ClusterApp:
             p.last_answer = now
             self._take(p, drained)
             if drained.error is not None:
-                self._replace(p, f"stopped by an error: {drained.error}")
+                # The camera's own fault (its source, a bug), not its node's: as in LiveApp, it stays stopped.
+                log.error("camera %s stopped by an error: %s", p.camera.id, drained.error)
         for p in placements:
             if (
                 p.node_id is not None
@@ -291,6 +298,12 @@ class ClusterApp:
         try:
             node_id = str(ray.get(p.started))
         except ray.exceptions.RayError as exc:
+            if p.start_failures + 1 >= MAX_START_FAILURES:  # not a dying node: the camera cannot start anywhere
+                log.error(
+                    "camera %s could not start %d times (%s): not placed again", p.camera.id, p.start_failures + 1, exc
+                )
+                p.finished = True
+                return
             self._replace(p, f"could not start ({type(exc).__name__})")
             return
         now = time.monotonic()
@@ -313,5 +326,5 @@ class ClusterApp:
                 self.counts.alerts_by_camera[p.camera.id] = self.counts.alerts_by_camera.get(p.camera.id, 0) + 1
         self.counts.message_bytes[p.camera.id] = self.counts.message_bytes.get(p.camera.id, 0) + drained.message_bytes
         p.snapshot = drained.snapshot
-        p.finished = drained.finished and drained.error is None
+        p.finished = drained.finished
         p.dropped += drained.dropped

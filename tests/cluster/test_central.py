@@ -1,7 +1,7 @@
 """Matching in the service for cameras on a cluster (real faces, a real store): an alert's id is fixed by
 (run, camera, placement, track, subject), so an alert handed to the store twice is stored and sent once;
 a camera placed again keeps its gate (a replayed clip raises nothing new within the cooldown); cluster
-mode refuses a SQLite store with one line."""
+mode refuses a SQLite store with one line; a node is given no secret of the service."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from pydantic import SecretStr
 from deploying import live_deployment
 from doubles import CollectingSink
 from openlfr.analysis import FaceAnalyzer
+from openlfr.cluster.app import node_settings
 from openlfr.cluster.central import CentralMatching, alert_id
 from openlfr.cluster.messages import TrackTemplates
-from openlfr.config import CameraConfig, ClusterConfig, Settings, StoreConfig
+from openlfr.config import CameraConfig, ClusterConfig, Settings, StoreConfig, WebhookSinkConfig
 from openlfr.deploy.live import StoreFirstSink, run_deployment
 from openlfr.errors import ClusterError
 from openlfr.match.watchlist import Watchlist
@@ -75,3 +76,17 @@ def test_cluster_mode_refuses_a_sqlite_store(tmp_path: Path, demo_watchlist: Wat
     with pytest.raises(ClusterError, match="PostgreSQL; the store is SQLite"):
         run_deployment(store, settings, dep.id, "insp.operator")
     store.close()
+
+
+def test_a_node_is_given_no_secret_of_the_service() -> None:
+    key, hook = generate_key(), "hmac-secret-0123456789"
+    settings = Settings(
+        store=StoreConfig(url="postgresql+psycopg://lfr@db/lfr", key=SecretStr(key)),
+        cluster=ClusterConfig(address="127.0.0.1:6379"),
+    )
+    sinks = [WebhookSinkConfig(url="https://hooks.example/lfr", secret=hook)]
+    settings = settings.model_copy(update={"live": settings.live.model_copy(update={"sinks": sinks})})
+    given = node_settings(settings)
+    dumped = given.model_dump_json()
+    assert key not in dumped and hook not in dumped and "db/lfr" not in dumped and given.live.sinks == []
+    assert given.embedder == settings.embedder and given.live.tracker == settings.live.tracker

@@ -28,7 +28,7 @@ from openlfr.alert.base import AlertSink
 from openlfr.cluster.actor import CameraWorker
 from openlfr.cluster.central import CentralMatching
 from openlfr.cluster.messages import Drained
-from openlfr.config import CameraConfig, Settings
+from openlfr.config import ApiConfig, CameraConfig, Settings, StoreConfig
 from openlfr.errors import ClusterError, ConfigError
 from openlfr.match.watchlist import Watchlist
 from openlfr.metrics import MetricsSnapshot
@@ -81,6 +81,13 @@ class _Counts:
     message_bytes: dict[str, int] = field(default_factory=dict)
     """Per camera: bytes its nodes sent the service (template sets with their shots, pickled)."""
     moves: list[CameraMove] = field(default_factory=list)
+
+
+def node_settings(settings: Settings) -> Settings:
+    """What a camera node is given of the service's settings: the detector, embedders, tracker and
+    quality rules, never the store (its key), the API's secrets or the sinks (webhook secrets)."""
+    live = settings.live.model_copy(update={"sinks": [], "metrics_port": None})
+    return settings.model_copy(update={"store": StoreConfig(), "api": ApiConfig(), "live": live, "cameras": []})
 
 
 def connect(address: str) -> None:
@@ -192,7 +199,7 @@ class ClusterApp:
             max_restarts=0,  # the service places a camera again itself, and records the gap
             scheduling_strategy=self._strategy() if number > 0 else "SPREAD",
         )
-        handle = remote.remote(self.settings, camera)
+        handle = remote.remote(node_settings(self.settings), camera)
         now = time.monotonic()
         return _Placement(camera, number, handle, handle.start.remote(), now, previous_node=previous, reason=reason)
 

@@ -40,6 +40,7 @@ def reaches(module: str, target: str) -> bool:
         ("gallery", ("openlfr.cli", "openlfr.api", "openlfr.deploy", "openlfr.review")),
         ("footage", ("openlfr.cli", "openlfr.api", "openlfr.deploy", "openlfr.review")),
         ("live", ("openlfr.cli", "openlfr.api", "openlfr.deploy", "openlfr.store")),
+        ("cluster", ("openlfr.cli", "openlfr.api", "openlfr.deploy", "openlfr.store", "openlfr.review")),
     ],
 )
 def test_a_folder_does_not_import_the_steps_above_it(folder: str, forbidden: tuple[str, ...]) -> None:

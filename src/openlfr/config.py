@@ -416,6 +416,38 @@ class SigningConfig(_Strict):
     )
 
 
+# -- cluster ---------------------------------------------------------------------------------------
+
+
+class ClusterConfig(_Strict):
+    """``lfr serve --cluster``: each live camera runs as a Ray actor on a node of a Ray cluster; matching,
+    the store and the sinks stay in the service (see cluster/)."""
+
+    address: str | None = Field(
+        None,
+        pattern=r"^(auto|ray://[^\s/]+:\d+|[^\s/]+:\d+)$",
+        description="The Ray cluster: ray://HOST:PORT (Ray Client), HOST:PORT (the head's GCS) or auto; "
+        "None: the cameras run in the service's own process.",
+    )
+    camera_resource: str = Field(
+        "cameras",
+        min_length=1,
+        max_length=64,
+        description="The custom resource a camera takes one of: each node declares how many cameras it can "
+        "serve (ray start --resources '{\"cameras\": 2}').",
+    )
+    matching: Literal["central"] = Field(
+        "central",
+        description="Where templates meet the watchlist: central (in the service; the watchlist never leaves it).",
+    )
+    poll_interval_s: float = Field(
+        0.5, gt=0.0, le=10.0, description="How often the service collects each camera's templates."
+    )
+    unresponsive_s: float = Field(
+        10.0, gt=0.0, description="A camera that answers nothing for this long is placed again elsewhere."
+    )
+
+
 # -- service ---------------------------------------------------------------------------------------
 
 
@@ -487,6 +519,7 @@ class Settings(BaseSettings):
     signing: SigningConfig = Field(default_factory=SigningConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
     review: ReviewConfig = Field(default_factory=ReviewConfig)
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig)
 
 
 def load_settings(path: Path | None = None, **overrides: object) -> Settings:

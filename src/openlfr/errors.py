@@ -45,6 +45,8 @@ sees one clear line::
     ├── EdgeError                an edge device and the service cannot work together as asked
     │   ├── TemplateRefusedError a device's template cannot be matched (another embedder, another size)
     │   └── HitNotFoundError     no such hit to send a crop for (unknown, expired, or its crop already sent)
+    ├── ClusterError             the Ray cluster cannot run the cameras (not installed, not reachable, SQLite store)
+    ├── AlertFormatError         a message is not an alert in openlfr's JSON form (alert/serialize.py)
     └── RequestLimitError        a request breaks a limit (size, count, pixels, rows); ``problems`` per item
         └── RateLimitedError     too many requests or login attempts in a minute
 
@@ -357,6 +359,18 @@ class HitNotFoundError(EdgeError):
     """No hit with that id for the deployment: never made, expired, or its crop already sent."""
 
     code = "hit_not_found"
+
+
+class ClusterError(OpenLFRError):
+    """The cameras cannot run on the Ray cluster: Ray missing or unreachable, or a store it cannot share."""
+
+    code = "cluster_failed"
+
+
+class AlertFormatError(OpenLFRError):
+    """A message is not an alert in openlfr's JSON form, with its images."""
+
+    code = "alert_invalid"
 
 
 class UploadRefusedError(OpenLFRError):

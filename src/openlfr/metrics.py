@@ -49,6 +49,8 @@ class MetricsSnapshot:
     """Windows the detector ran on, all frames together (a full 3 x 3 BlazeFace scan is 10)."""
     memory_bytes: int = 0
     """What the camera holds now: queued frames, its tracks' crops, chips and templates."""
+    node: str | None = None
+    """The cluster node the camera runs on (``lfr serve --cluster``); None in the service's own process."""
 
 
 @dataclass
@@ -220,6 +222,15 @@ class PrometheusCollector:
             for st in SourceState:
                 states.add_metric([s.camera_id, st.value], 1.0 if s.state == st.value else 0.0)
         yield states
+        placed = GaugeMetricFamily(
+            "openlfr_camera_node",
+            "1 for the cluster node a camera runs on (count by node: cameras per node)",
+            labels=["camera", "node"],
+        )
+        for s in snaps:
+            if s.node is not None:
+                placed.add_metric([s.camera_id, s.node], 1.0)
+        yield placed
 
 
 def serve_prometheus(cameras: Iterable[CameraMetrics], port: int, addr: str = "127.0.0.1") -> object:

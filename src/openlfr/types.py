@@ -8,6 +8,7 @@ Arrays are checked on construction, and a wrong shape says what was expected and
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -206,6 +207,49 @@ class Template:
             raise ValueError(
                 f"template vector must be 1-D float32, got shape {self.vector.shape} dtype {self.vector.dtype}"
             )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class TemplateSet(Mapping[str, Vector]):
+    """One face's (or one track's) templates, one per embedder: embedder identity -> vector.
+
+    Score fusion takes from it the templates its watchlist was enrolled with, however many embedders
+    that is, and the same set crosses the wire (``edge/wire.py``, the cluster's camera actors).
+    """
+
+    vectors: Mapping[str, Vector]
+
+    def __post_init__(self) -> None:
+        if not self.vectors:
+            raise ValueError("a template set holds at least one template")
+        for embedder, vector in self.vectors.items():
+            if not embedder:
+                raise ValueError("a template's embedder identity is empty")
+            Template(vector, embedder)  # checks the vector's shape and type
+        object.__setattr__(self, "vectors", dict(self.vectors))  # a copy of its own (and picklable)
+
+    @classmethod
+    def of(cls, *templates: Template) -> TemplateSet:
+        """The set of ``templates``, one per embedder (a second of one embedder is refused)."""
+        vectors = {t.embedder: t.vector for t in templates}
+        if len(vectors) != len(templates):
+            raise ValueError(f"one template per embedder, got {[t.embedder for t in templates]}")
+        return cls(vectors)
+
+    def __getitem__(self, embedder: str) -> Vector:
+        return self.vectors[embedder]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.vectors)
+
+    def __len__(self) -> int:
+        return len(self.vectors)
+
+    @property
+    def first(self) -> Template:
+        """The template of the first embedder (the one that aligns, the watchlist's own)."""
+        embedder = next(iter(self.vectors))
+        return Template(self.vectors[embedder], embedder)
 
 
 class Category(StrEnum):

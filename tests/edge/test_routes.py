@@ -24,8 +24,7 @@ def body(world: EdgeWorld, **changes: object) -> dict[str, object]:
         "track_id": 7,
         "captured_at": time.time(),
         "quality": 0.8,
-        "embedder": world.watchlist.embedder,
-        "vector": [float(v) for v in world.watchlist.vectors[0]],
+        "templates": {world.watchlist.embedder: [float(v) for v in world.watchlist.vectors[0]]},
         "box": [10.0, 20.0, 110.0, 140.0],
         "latitude": 51.5,
         "longitude": -0.1,
@@ -50,8 +49,8 @@ def test_a_hit_asks_for_the_crop_which_becomes_the_operators_alert(world_any_sto
     stream = SseListener(op, f"/api/v1/deployments/{world.deployment_id}/alerts/stream")
     dev = device(world)
     path = f"/api/v1/deployments/{world.deployment_id}"
-    far = [float(v) for v in -world.watchlist.vectors[0]]
-    assert dev.post(f"{path}/templates", json=body(world, vector=far, track_id=1)).json() == {
+    far = {world.watchlist.embedder: [float(v) for v in -world.watchlist.vectors[0]]}
+    assert dev.post(f"{path}/templates", json=body(world, templates=far, track_id=1)).json() == {
         "hit": False,
         "hit_id": None,
     }
@@ -86,15 +85,18 @@ def test_a_hit_asks_for_the_crop_which_becomes_the_operators_alert(world_any_sto
     stream.close()
 
 
+EMBEDDER = "the watchlist's embedder"
 BAD_TEMPLATES: list[tuple[str, dict[str, object], str]] = [
-    ("another embedder", {"embedder": "other-model@0123456789ab"}, "template_refused"),
-    ("another size", {"vector": [0.1] * 64}, "template_refused"),
-    ("NaN", {"vector": [math.nan] * 128}, "invalid_request"),
-    ("infinity", {"vector": [math.inf] * 128}, "invalid_request"),
+    ("another embedder", {"templates": {"other-model@0123456789ab": [0.1] * 128}}, "template_refused"),
+    ("another size", {"templates": {EMBEDDER: [0.1] * 64}}, "template_refused"),
+    ("NaN", {"templates": {EMBEDDER: [math.nan] * 128}}, "invalid_request"),
+    ("infinity", {"templates": {EMBEDDER: [math.inf] * 128}}, "invalid_request"),
+    ("no templates", {"templates": {}}, "invalid_request"),
+    ("too many embedders", {"templates": {f"e{i}@1": [0.1] * 128 for i in range(5)}}, "invalid_request"),
     ("NaN quality", {"quality": math.nan}, "invalid_request"),
     ("a path for a camera", {"camera_id": "../etc"}, "invalid_request"),
     ("an image", {"jpeg": "/9j/4AAQ"}, "invalid_request"),
-    ("too many values", {"vector": [0.0] * 5000}, "invalid_request"),
+    ("too many values", {"templates": {EMBEDDER: [0.0] * 5000}}, "invalid_request"),
     ("a capture time past 2100", {"captured_at": 1e300}, "invalid_request"),
     ("a long camera name", {"camera_id": "c" * 60}, "template_refused"),
     ("a track id past 32 bits", {"track_id": 2**31}, "invalid_request"),
@@ -105,7 +107,10 @@ def test_a_bad_template_is_refused(world: EdgeWorld) -> None:
     """One world for the table (a server per case would cost more than the cases)."""
     dev = device(world)
     wrong = []
-    for name, change, error in BAD_TEMPLATES:
+    for name, case, error in BAD_TEMPLATES:
+        change = dict(case)
+        if isinstance(templates := change.get("templates"), dict):  # EMBEDDER stands for the watchlist's own
+            change["templates"] = {world.watchlist.embedder if e == EMBEDDER else e: v for e, v in templates.items()}
         content = json.dumps(body(world, **change), allow_nan=True)
         r = dev.post(
             f"/api/v1/deployments/{world.deployment_id}/templates",
@@ -132,7 +137,8 @@ def test_a_revoked_token_is_refused_at_once(world: EdgeWorld) -> None:
     secret = world.token("short-lived")
     dev = device(world, secret)
     path = f"/api/v1/deployments/{world.deployment_id}/templates"
-    assert dev.post(path, json=body(world, track_id=20, vector=[0.0] * 128)).status_code == 200
+    zeros = {world.watchlist.embedder: [0.0] * 128}
+    assert dev.post(path, json=body(world, track_id=20, templates=zeros)).status_code == 200
     Tokens(world.served.store, world.served.settings.api).revoke("short-lived", "local:test")
     r = dev.post(path, json=body(world, track_id=21))
     assert r.status_code == 401 and r.json()["error"] == "not_authenticated", r.text
@@ -141,7 +147,7 @@ def test_a_revoked_token_is_refused_at_once(world: EdgeWorld) -> None:
 def test_an_ended_deployment_is_refused_and_its_watchlist_dropped(world: EdgeWorld) -> None:
     dev = device(world)
     path = f"/api/v1/deployments/{world.deployment_id}/templates"
-    assert dev.post(path, json=body(world, vector=[0.0] * 128)).status_code == 200
+    assert dev.post(path, json=body(world, templates={world.watchlist.embedder: [0.0] * 128})).status_code == 200
     edge = world.served.server.config.app.state.ctx.edge  # type: ignore[attr-defined]
     assert world.deployment_id in edge.cached()
     Deployments(world.served.store).end(world.deployment_id, "insp.operator")

@@ -18,7 +18,7 @@ JPEG_SOI = b"\xff\xd8\xff"
 
 def item(camera: str = "north", track: int = 1) -> Outgoing:
     body = TemplateIn(
-        camera_id=camera, track_id=track, captured_at=time.time(), quality=0.5, embedder="e@1", vector=[0.1] * 128
+        camera_id=camera, track_id=track, captured_at=time.time(), quality=0.5, templates={"e@1": [0.1] * 128}
     )
     crop = np.full((40, 32, 3), 128, np.uint8)
     return Outgoing(camera, body, crop, time.monotonic())

@@ -54,6 +54,8 @@ STATUS: dict[type[e.OpenLFRError], int] = {
     e.SigningKeyError: 503,
     e.ConfigError: 422,
     e.RetentionFloorError: 409,
+    e.AlertFormatError: 422,
+    e.ClusterError: 503,
     e.SourceError: 422,
     e.StoreKeyError: 503,
     e.AuditChainError: 503,

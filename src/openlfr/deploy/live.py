@@ -13,7 +13,10 @@
    sealed with the store's key) and retried; counting and purging never end the run when they fail;
 4. on the retention schedule the run purges alert data that has passed its time;
 5. the deployment's planned end is the server's to hold: a run is refused after it, and a run that
-   reaches it stops there (both audited).
+   reaches it stops there (both audited);
+6. with ``cluster.address`` set (``lfr serve --cluster``) the cameras run as actors on a Ray cluster
+   (``cluster.app.ClusterApp``; the store must be PostgreSQL): matching and the store stay here, and a
+   camera placed again after its node died is audited with its gap (``deployment.camera_moved``).
 
 Nothing about a face that raises no alert is written: frames, crops and templates live in memory for
 the length of a track and are dropped with it (``tests/deploy/test_no_trace.py`` proves it).
@@ -35,9 +38,10 @@ from sqlalchemy import select
 
 from openlfr.alert.base import AlertSink, DeliveryReport, FanOut, Reporting, sinks
 from openlfr.alert.outbox import Outbox, failure_reason
+from openlfr.cluster.app import CameraMove, ClusterApp
 from openlfr.config import Settings
 from openlfr.deploy.lifecycle import Deployments
-from openlfr.errors import DeploymentError, DeploymentStateError
+from openlfr.errors import ClusterError, DeploymentError, DeploymentStateError
 from openlfr.live.app import LiveApp
 from openlfr.metrics import MetricsSnapshot
 from openlfr.review.alerts import Alerts
@@ -51,13 +55,17 @@ log = logging.getLogger("openlfr.deploy")
 
 COUNT_INTERVAL_S = 5.0
 
+LiveRun = LiveApp | ClusterApp
+"""A deployment's cameras in this process, or on a Ray cluster."""
+
 
 class StoreFirstSink:
     """Commits each alert to the store, then hands it to ``downstream``.
 
     An alert the store could not write (its disk full, say) is still sent on, so that the operator sees
     it, with a loud error; one it refused by policy (the deployment no longer live) is not. Both are
-    counted in ``failed``, and the run's summary and exit status say so."""
+    counted in ``failed``, and the run's summary and exit status say so. One the store holds already
+    (the same id: a camera placed again in a cluster) is not sent again (counted in ``duplicates``)."""
 
     name = "store"
 
@@ -67,10 +75,11 @@ class StoreFirstSink:
         self._downstream = downstream
         self.stored = 0
         self.failed = 0
+        self.duplicates = 0
 
     def send(self, alert: Alert) -> None:
         try:
-            self._alerts.store_alert(self._deployment_id, alert)
+            new = self._alerts.store_alert(self._deployment_id, alert)
         except DeploymentError as exc:  # policy, not storage: the deployment is no longer live
             self.failed += 1
             log.error("alert %s refused by the store: %s; not sent on", alert.alert_id, exc)
@@ -82,6 +91,10 @@ class StoreFirstSink:
                 alert.alert_id, alert.display_name, alert.camera_id, failure_reason(exc), exc_info=True,
             )  # fmt: skip
         else:
+            if not new:
+                self.duplicates += 1
+                log.warning("alert %s is stored already: not sent again", alert.alert_id)
+                return
             self.stored += 1
         self._downstream.send(alert)
 
@@ -125,7 +138,7 @@ def run_deployment(
     *,
     extra_sinks: list[AlertSink] | None = None,
     stop: threading.Event | None = None,
-    on_start: Callable[[LiveApp], None] | None = None,
+    on_start: Callable[[LiveRun], None] | None = None,
 ) -> RunSummary:
     """Run a live deployment's cameras until they end (files) or ``stop`` is set; return its counts.
     ``on_start`` is given the running app (the service reads its cameras' states and metrics)."""
@@ -133,6 +146,11 @@ def run_deployment(
     view = deployments.get(deployment_id)
     if not view.cameras:
         raise DeploymentError(f"deployment {deployment_id} has no cameras")
+    if settings.cluster.address is not None and store.is_sqlite:
+        raise ClusterError(
+            f"cluster mode keeps its alerts in PostgreSQL; the store is SQLite ({store.description}): set "
+            "store.url to a postgresql+psycopg:// URL"
+        )
     watchlist = deployments.watchlist(deployment_id)  # refuses a deployment that is not live
     _refuse_after_end(store, deployment_id, view.planned_end, actor)
     retention.check_floor(store, settings.store.retention)  # a run with periods below the floor is refused
@@ -147,7 +165,12 @@ def run_deployment(
         Outbox(outbox, store.cipher),  # sealed with the store's key: crops and all
     )
     sink = StoreFirstSink(Alerts(store), deployment_id, downstream)
-    app = LiveApp(settings, watchlist, list(view.cameras), sink=sink)
+    app: LiveRun
+    if settings.cluster.address is None:
+        app = LiveApp(settings, watchlist, list(view.cameras), sink=sink)
+    else:
+        moved = _record_move(store, deployment_id, run_id)
+        app = ClusterApp(settings, watchlist, list(view.cameras), sink, f"{deployment_id}/{run_id}", on_move=moved)
     stop = stop or threading.Event()
     next_purge = time.monotonic()
     try:
@@ -186,6 +209,30 @@ def _counts(snaps: list[MetricsSnapshot]) -> tuple[int, int, int, int, int]:
         sum(s.embeddings for s in snaps),
         sum(s.alerts for s in snaps),
     )
+
+
+def _record_move(store: Store, deployment_id: str, run_id: int) -> Callable[[CameraMove], None]:
+    """Audits a camera placed again (its node died): where from, where to, and the gap in its sight."""
+
+    def record(move: CameraMove) -> None:
+        with store.session() as session:
+            audit.record(
+                session,
+                "system:cluster",
+                AuditAction.CAMERA_MOVED,
+                deployment_id=deployment_id,
+                target=f"run {run_id}",
+                details={
+                    "camera_id": move.camera_id,
+                    "placement": move.placement,
+                    "from_node": move.from_node,
+                    "to_node": move.to_node,
+                    "reason": move.reason,
+                    "gap_s": move.gap_s,
+                },
+            )
+
+    return record
 
 
 def _refuse_after_end(store: Store, deployment_id: str, planned_end: datetime, actor: str) -> None:

@@ -18,8 +18,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from openlfr.config import Settings
-from openlfr.deploy.live import RunSummary, run_deployment
-from openlfr.live.app import LiveApp
+from openlfr.deploy.live import LiveRun, RunSummary, run_deployment
 from openlfr.metrics import MetricsSnapshot
 from openlfr.status import DeploymentStatus
 from openlfr.store import audit
@@ -55,7 +54,7 @@ class _Run:
     actor: str
     stop: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
-    app: LiveApp | None = None
+    app: LiveRun | None = None
     summary: RunSummary | None = None
     error: str | None = None
     started: threading.Event = field(default_factory=threading.Event)
@@ -109,7 +108,7 @@ class DeploymentRunner:
         run.started.wait(timeout=120.0)  # the watchlist is rebuilt and the cameras open before we answer
 
     def _run(self, run: _Run) -> None:
-        def attach(app: LiveApp) -> None:
+        def attach(app: LiveRun) -> None:
             run.app = app
             run.started.set()
 

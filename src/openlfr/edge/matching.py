@@ -25,6 +25,7 @@ from openlfr.deploy.lifecycle import Deployments
 from openlfr.edge.wire import MAX_CROP_BYTES, HitOut, TemplateIn
 from openlfr.errors import (
     DeploymentStateError,
+    EmbedderMismatchError,
     HitNotFoundError,
     RequestLimitError,
     TemplateRefusedError,
@@ -101,22 +102,17 @@ class EdgeMatching:
         self._sweep()
         loaded = self._watchlist(deployment_id)
         watchlist = loaded.watchlist
-        if body.embedder != watchlist.embedder:
-            raise TemplateRefusedError(
-                f"the template was made by embedder {body.embedder}; deployment {deployment_id}'s watchlist by "
-                f"{watchlist.embedder}: templates of different models cannot be compared"
-            )
-        size = int(watchlist.vectors.shape[1])
-        if len(body.vector) != size:
-            raise TemplateRefusedError(f"the template has {len(body.vector)} values; the watchlist's have {size}")
+        try:
+            first, second = matcher.embedder_probes(watchlist, [body.template_set()])
+        except EmbedderMismatchError as exc:
+            raise TemplateRefusedError(f"deployment {deployment_id}: {exc}") from exc
         camera = f"{device}/{body.camera_id}"
         if len(camera) > MAX_CAMERA_ID:
             raise TemplateRefusedError(
                 f"the alert's camera name {camera!r} (device/camera) is over {MAX_CAMERA_ID} characters: "
                 "give the camera a shorter id"
             )
-        probe = np.asarray(body.vector, dtype=np.float32)[np.newaxis, :]
-        [candidates] = matcher.search(watchlist, probe, k=1, index=loaded.index)
+        [candidates] = matcher.search(watchlist, first, k=1, index=loaded.index, second=second)
         best = matcher.best_match(candidates)
         now = self._clock()
         with self._lock:

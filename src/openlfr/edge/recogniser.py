@@ -6,9 +6,9 @@ from __future__ import annotations
 import time
 
 from openlfr.edge.sender import Outgoing, Sender
-from openlfr.edge.wire import TemplateIn
+from openlfr.edge.wire import TemplateIn, wire_templates
 from openlfr.track.shots import Shot, ShotBook
-from openlfr.types import Alert, Template, Track
+from openlfr.types import Alert, TemplateSet, Track
 
 
 class EdgeRecogniser:
@@ -21,8 +21,8 @@ class EdgeRecogniser:
         self._sender = sender
         self._position = (latitude, longitude)
 
-    def recognise(self, track: Track, book: ShotBook, shot: Shot, template: Template) -> Alert | None:
-        vector = book.add(shot, template)
+    def recognise(self, track: Track, book: ShotBook, shot: Shot, templates: TemplateSet) -> Alert | None:
+        track_templates = book.add(shot, templates)
         box = shot.face.detection.box
         body = TemplateIn(
             camera_id=self.camera_id,
@@ -34,8 +34,7 @@ class EdgeRecogniser:
             frames=track.frames,
             quality=shot.quality.score,
             box=(box.x1, box.y1, box.x2, box.y2),
-            embedder=template.embedder,
-            vector=[float(f"{v:.7g}") for v in vector],  # float32's precision, half the JSON of repr()
+            templates=wire_templates(track_templates),
             latitude=self._position[0],
             longitude=self._position[1],
         )

@@ -6,9 +6,9 @@ process can: detection runs in the main process while the worker embeds, which i
 pipeline uses both cores. Chips go to the worker and vectors come back (150 x 150 x 3 bytes each way
 in, 512 bytes out).
 
-With score fusion (``second_embedder``), the second embedder runs in a service of its own
-(``SecondEmbedding``): the pipeline aligns each wanted shot the way that embedder wants and submits
-both batches, so the two models embed side by side.
+Each embedder of a live run is one ``Embedding``: the embedder aligns in the pipeline and its own
+service embeds. With score fusion (``second_embedder``) the pipeline aligns each wanted shot the way
+each embedder wants and submits every batch, so the models embed side by side.
 """
 
 from __future__ import annotations
@@ -74,8 +74,8 @@ class ProcessEmbedService:
 
 
 @dataclass(frozen=True, slots=True)
-class SecondEmbedding:
-    """The live run's second embedder (score fusion): it aligns in the pipeline, ``service`` embeds."""
+class Embedding:
+    """One embedder of a live run: it aligns in the pipeline, ``service`` embeds."""
 
     embedder: Embedder
     service: EmbedService

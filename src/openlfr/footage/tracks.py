@@ -23,7 +23,7 @@ from openlfr.errors import OpenLFRError, SourceError
 from openlfr.ingest.avreader import stated_frames
 from openlfr.live.app import LiveApp
 from openlfr.track.shots import Shot, ShotBook
-from openlfr.types import Alert, Template, Track
+from openlfr.types import Alert, TemplateSet, Track
 
 log = logging.getLogger("openlfr.footage")
 CROP_PX = 160
@@ -71,8 +71,9 @@ class TrackCollector:
         self._lock = threading.Lock()
         self._tracks: dict[int, tuple[Track, NDArray[np.float32], Shot, int]] = {}
 
-    def recognise(self, track: Track, book: ShotBook, shot: Shot, template: Template) -> Alert | None:
-        vector = book.add(shot, template)
+    def recognise(self, track: Track, book: ShotBook, shot: Shot, templates: TemplateSet) -> Alert | None:
+        fused = book.add(shot, templates)
+        vector = next(iter(fused.values()))  # the run's first embedder (the set keeps the recogniser's order)
         with self._lock:
             self._tracks[track.track_id] = (track, vector, book.shots[0], book.embeddings)
         return None

@@ -19,11 +19,11 @@ from openlfr.alert.outbox import Outbox
 from openlfr.config import CameraConfig, Settings
 from openlfr.detect.base import detectors
 from openlfr.embed.base import Embedder, embedders
-from openlfr.embed.service import EmbedService, SecondEmbedding, start_service
+from openlfr.embed.service import Embedding, start_service
 from openlfr.errors import ConfigError, UncalibratedError
 from openlfr.ingest.video import open_source
 from openlfr.live.pipeline import CameraPipeline
-from openlfr.live.recognise import LocalRecogniser, TrackRecogniser
+from openlfr.live.recognise import LocalRecogniser, Recogniser, TrackRecogniser
 from openlfr.live.turns import Turns, default_slots
 from openlfr.match.signing import FileSigning
 from openlfr.match.watchlist import Watchlist
@@ -63,8 +63,7 @@ class LiveApp:
         self._sink_override = sink
         self._outbox = outbox
         self.pipelines: list[CameraPipeline] = []
-        self._embed_service: EmbedService | None = None
-        self._second: SecondEmbedding | None = None
+        self._embeddings: list[Embedding] = []
         self._sink: AlertSink | None = None
         self._metrics_server: object | None = None
         self._stop = threading.Event()
@@ -73,13 +72,14 @@ class LiveApp:
 
     def start(self) -> None:
         live = self.settings.live
-        embedder = embedders.create(self.settings.embedder)
-        second = embedders.create(self.settings.second_embedder) if self.settings.second_embedder else None
-        recognisers = self._recognisers or self._local(embedder.identity, None if second is None else second.identity)
-        self._embed_service = start_service(self.settings.embedder, embedder, live.embed_in_process)
-        if second is not None and self.settings.second_embedder is not None:  # score fusion
-            service = start_service(self.settings.second_embedder, second, live.embed_in_process)
-            self._second = SecondEmbedding(second, service)
+        configs = [self.settings.embedder, *([self.settings.second_embedder] if self.settings.second_embedder else [])]
+        made = [embedders.create(config) for config in configs]  # a second one: score fusion
+        identities = [e.identity for e in made]
+        recognisers = self._recognisers or self._local(identities[0], identities[1] if len(identities) > 1 else None)
+        self._embeddings = [
+            Embedding(e, start_service(config, e, live.embed_in_process))
+            for config, e in zip(configs, made, strict=True)
+        ]
         if self._sink_override is None:  # an outbox without a key keeps no face crops
             self._sink = FanOut([sinks.create(c) for c in live.sinks], self._outbox or Outbox(live.outbox))
         else:
@@ -88,22 +88,12 @@ class LiveApp:
         for camera in self.cameras:
             source = open_source(camera, live.reconnect)
             detector = detectors.create(live.detector)
+            recogniser = Recogniser(self._embeddings, recognisers(camera))
             self.pipelines.append(
-                CameraPipeline(
-                    camera,
-                    source,
-                    self.settings,
-                    detector,
-                    embedder,
-                    self._embed_service,
-                    recognisers(camera),
-                    self._sink,
-                    self._second,
-                    turns,
-                )
+                CameraPipeline(camera, source, self.settings, detector, recogniser, self._sink, turns)
             )
             self.pipelines[-1].metrics.uncalibrated = self._uncalibrated
-        self._warm_up(embedder)
+        self._warm_up(made[0])
         for pipeline in self.pipelines:
             pipeline.start()
         if live.metrics_port is not None:
@@ -164,12 +154,9 @@ class LiveApp:
             pipeline.join(10.0)
         if self._sink is not None:
             self._sink.close()
-        if self._embed_service is not None:
-            self._embed_service.close()
-            self._embed_service = None
-        if self._second is not None:
-            self._second.service.close()
-            self._second = None
+        for embedding in self._embeddings:
+            embedding.service.close()
+        self._embeddings = []
         if self._metrics_server is not None:
             self._metrics_server.shutdown()  # type: ignore[attr-defined]
             self._metrics_server = None

@@ -6,8 +6,9 @@ Two threads per camera and a shared embedding worker:
     analysis thread  detect -> track -> align + quality -> best shots -> (embed, async) -> recogniser -> alert
     embed service    a worker process embedding the shots that deserve it (see embed/service.py)
 
-With a second embedder (score fusion), each wanted shot is also aligned for it and embedded by its own
-service; the track keeps a template per embedder and the watchlist fuses their normalised scores.
+The camera's ``recognise.Recogniser`` holds the embedders and the matching step: with a second embedder
+(score fusion) each wanted shot is also aligned for it and embedded by its own service; the track keeps
+a ``TemplateSet`` (a template per embedder) and the watchlist fuses their normalised scores.
 
 Memory is bounded: the queue holds at most ``queue_frames`` frames, each track at most ``best_shots``
 crops, and a track's crops and templates are dropped when it ends; only counts survive. What the
@@ -32,16 +33,14 @@ from openlfr.config import CameraConfig, Settings
 from openlfr.detect.base import FaceDetector
 from openlfr.detect.scan import Scanner
 from openlfr.embed import quality
-from openlfr.embed.base import Embedder
-from openlfr.embed.service import EmbedService, SecondEmbedding
 from openlfr.ingest.video import VideoSource, is_live_source
 from openlfr.live.queue import FrameQueue
-from openlfr.live.recognise import TrackRecogniser
+from openlfr.live.recognise import Recogniser
 from openlfr.live.turns import Turns
 from openlfr.metrics import CameraMetrics
 from openlfr.track.shots import Shot, ShotBook
 from openlfr.track.tracker import Tracker
-from openlfr.types import Alert, Frame, Template, Track
+from openlfr.types import Alert, Frame, Template, TemplateSet, Track
 
 log = logging.getLogger("openlfr.live.pipeline")
 
@@ -50,18 +49,18 @@ log = logging.getLogger("openlfr.live.pipeline")
 class _Pending:
     """A batch of shots sent to the embedding service, and when."""
 
-    future: Future[list[Template]]
+    futures: list[Future[list[Template]]]
+    """One per embedder, in the recogniser's order."""
     wanted: list[tuple[Track, ShotBook, Shot]]
     submitted: float
-    second: Future[list[Template]] | None = None
 
     def done(self) -> bool:
-        return self.future.done() and (self.second is None or self.second.done())
+        return all(future.done() for future in self.futures)
 
 
 class CameraPipeline:
-    """Runs one camera's source through detection, tracking and embedding to its ``recogniser``, and
-    the alerts it raises to ``sink``."""
+    """Runs one camera's source through detection and tracking to its ``recogniser`` (embedding and
+    matching), and the alerts it raises to ``sink``."""
 
     def __init__(
         self,
@@ -69,11 +68,8 @@ class CameraPipeline:
         source: VideoSource,
         settings: Settings,
         detector: FaceDetector,
-        embedder: Embedder,
-        embed_service: EmbedService,
-        recogniser: TrackRecogniser,
+        recogniser: Recogniser,
         sink: AlertSink,
-        second: SecondEmbedding | None = None,
         turns: Turns | None = None,
     ) -> None:
         self.camera = camera
@@ -81,10 +77,7 @@ class CameraPipeline:
         self.settings = settings
         self.recogniser = recogniser
         self.detector = detector
-        self.embedder = embedder
-        self.embed_service = embed_service
         self.sink = sink
-        self.second = second
         self.scanner = Scanner(detector, settings.live.scan)
         self.turns = turns or Turns(1)
         self.metrics = CameraMetrics(camera.id, source_probe=lambda: (source.state, source.stats.reconnects))
@@ -173,7 +166,7 @@ class CameraPipeline:
         update = self.tracker.update(detections, frame.pts, frame.captured_wall)
         for track in update.ended:
             self._books.pop(track.track_id, None)  # a track's shots and templates end with it
-        aligned = self.embedder.align(frame.image, [d for _, d in update.matched]) if update.matched else []
+        aligned = self.recogniser.align(frame.image, [d for _, d in update.matched])
         t2 = time.perf_counter()
         self.metrics.stage("detect", t1 - t0)
         self.metrics.stage("align", t2 - t1, max(1, len(aligned)))
@@ -196,12 +189,8 @@ class CameraPipeline:
                 book.asked(shot)
                 wanted.append((track, book, shot))
         if wanted:
-            future = self.embed_service.submit([shot.face for _, _, shot in wanted])
-            second = None
-            if self.second is not None:  # the same faces, aligned as the second embedder wants
-                faces = self.second.embedder.align(frame.image, [shot.face.detection for _, _, shot in wanted])
-                second = self.second.service.submit(faces)
-            self._pending.append(_Pending(future, wanted, time.perf_counter(), second))
+            futures = self.recogniser.submit(frame.image, [shot.face for _, _, shot in wanted])
+            self._pending.append(_Pending(futures, wanted, time.perf_counter()))
 
     def _collect(self, block: bool) -> None:
         still: list[_Pending] = []
@@ -209,21 +198,18 @@ class CameraPipeline:
             if not block and not pending.done():
                 still.append(pending)
                 continue
-            templates = pending.future.result()
-            seconds = pending.second.result() if pending.second is not None else [None] * len(templates)
+            per_embedder = [future.result() for future in pending.futures]
             t0 = time.perf_counter()
             # Embedding as the camera sees it: from submitting the batch to having its result.
-            self.metrics.stage("embed", t0 - pending.submitted, len(templates))
-            self.metrics.count(embeddings=len(templates))
-            for (track, book, shot), template, second in zip(pending.wanted, templates, seconds, strict=True):
-                if second is not None:
-                    book.add_second(shot, second)  # first: _match searches with the track's second template
-                self._match(track, book, shot, template)
-            self.metrics.stage("match", time.perf_counter() - t0, len(templates))
+            self.metrics.stage("embed", t0 - pending.submitted, len(pending.wanted))
+            self.metrics.count(embeddings=len(pending.wanted))
+            for i, (track, book, shot) in enumerate(pending.wanted):
+                self._match(track, book, shot, TemplateSet.of(*(templates[i] for templates in per_embedder)))
+            self.metrics.stage("match", time.perf_counter() - t0, len(pending.wanted))
         self._pending = still
 
-    def _match(self, track: Track, book: ShotBook, shot: Shot, template: Template) -> None:
-        alert = self.recogniser.recognise(track, book, shot, template)
+    def _match(self, track: Track, book: ShotBook, shot: Shot, templates: TemplateSet) -> None:
+        alert = self.recogniser.recognise(track, book, shot, templates)
         if alert is None:
             return
         self.sink.send(alert)

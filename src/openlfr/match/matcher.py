@@ -13,18 +13,19 @@ template too (``second``) and ranks by the fused normalised score (``scoring.Fus
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 import numpy as np
 from numpy.typing import NDArray
 
-from openlfr.errors import WatchlistError
+from openlfr.errors import EmbedderMismatchError, WatchlistError
 from openlfr.match.index import TemplateIndex
 from openlfr.match.normalise import Floats
 from openlfr.match.scoring import ScoredGallery
 from openlfr.match.similarity import similarity_from_distance
 from openlfr.match.watchlist import Watchlist
-from openlfr.types import Match
+from openlfr.types import Match, TemplateSet
 
 RESCORE_N = 2000
 """Active templates above which a normalised search re-scores only the index's nearest rows (at least
@@ -60,6 +61,42 @@ def search(
     for p in range(probes.shape[0]):
         results.append(_collapse(watchlist, rows[found[p]], distances[p], scores[p], k))
     return results
+
+
+def search_sets(
+    watchlist: Watchlist,
+    probes: Sequence[TemplateSet],
+    k: int = 5,
+    today: date | None = None,
+    index: tuple[TemplateIndex, NDArray[np.int64]] | None = None,
+) -> list[list[Match]]:
+    """``search`` for probes given as template sets: each gives the templates of every embedder the
+    watchlist was enrolled with (the first, and the second of a fused watchlist); others are ignored."""
+    first, second = embedder_probes(watchlist, probes)
+    return search(watchlist, first, k, today, index, second=second)
+
+
+def embedder_probes(
+    watchlist: Watchlist, probes: Sequence[TemplateSet]
+) -> tuple[NDArray[np.float32], NDArray[np.float32] | None]:
+    """The probes' templates of the watchlist's embedder and of its second (None: not fused), as rows;
+    ``EmbedderMismatchError`` naming the embedder a probe lacks, or a size that is not the watchlist's."""
+    wanted = [(watchlist.embedder, int(watchlist.vectors.shape[1]))]
+    if watchlist.second is not None:
+        wanted.append((watchlist.second.identity, int(watchlist.second.vectors.shape[1])))
+    rows: list[NDArray[np.float32]] = []
+    for embedder, size in wanted:
+        missing = [p for p in probes if embedder not in p]
+        if missing:
+            raise EmbedderMismatchError(
+                f"watchlist '{watchlist.name}' was enrolled with embedder {embedder}; a probe has templates of "
+                f"{', '.join(missing[0])} only: templates of different models cannot be compared"
+            )
+        wrong = [len(p[embedder]) for p in probes if len(p[embedder]) != size]
+        if wrong:
+            raise EmbedderMismatchError(f"a template of {embedder} has {wrong[0]} values; the watchlist's have {size}")
+        rows.append(np.stack([p[embedder] for p in probes]) if probes else np.zeros((0, size), np.float32))
+    return rows[0], rows[1] if len(rows) > 1 else None
 
 
 def _second_probes(

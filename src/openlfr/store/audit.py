@@ -47,6 +47,7 @@ class AuditAction(StrEnum):
     DEPLOYMENT_RESUMED = "deployment.resumed"
     DEPLOYMENT_RUN_REFUSED = "deployment.run_refused"
     DEPLOYMENT_RUN_AT_END = "deployment.run_stopped_at_end"
+    CAMERA_MOVED = "deployment.camera_moved"
     WATCHLIST_CHANGED = "watchlist.changed"
     WATCHLIST_DESTROYED = "watchlist.destroyed"
     THRESHOLD_SET = "threshold.set"

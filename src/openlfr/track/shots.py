@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from openlfr.config import TrackerConfig
-from openlfr.types import AlignedFace, FaceQuality, Frame, RGBImage, Template
+from openlfr.types import AlignedFace, FaceQuality, Frame, RGBImage, TemplateSet
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -39,15 +39,14 @@ class ShotBook:
     embeddings: int = 0
     pending: int = 0
     """Embeddings asked for and not yet back."""
-    vectors: list[tuple[float, np.ndarray]] = field(default_factory=list)
-    second_vectors: list[tuple[float, np.ndarray]] = field(default_factory=list)
-    """The second embedder's embeddings of the same shots (score fusion)."""
+    vectors: dict[str, list[tuple[float, np.ndarray]]] = field(default_factory=dict)
+    """Each embedder's embeddings of the shots, with their weights (one embedder, or several: score fusion)."""
     alerted: set[str] = field(default_factory=set)
 
     def nbytes(self) -> int:
         """Bytes of the crops, chips and templates held (what memory a track costs)."""
         held = sum(s.crop.nbytes + s.face.chip.nbytes for s in self.shots)
-        return held + sum(v.nbytes for _, v in self.vectors) + sum(v.nbytes for _, v in self.second_vectors)
+        return held + sum(v.nbytes for pairs in self.vectors.values() for _, v in pairs)
 
     def offer(self, shot: Shot) -> bool:
         """Keep ``shot`` if it is among the best ``config.best_shots``; True if kept."""
@@ -70,20 +69,15 @@ class ShotBook:
         self.pending += 1
         self.embedded_quality = max(self.embedded_quality, shot.quality.score)
 
-    def add(self, shot: Shot, template: Template) -> np.ndarray:
-        """Take the embedding of ``shot``; return the track's template (quality-weighted mean)."""
+    def add(self, shot: Shot, templates: TemplateSet) -> TemplateSet:
+        """Take the embeddings of ``shot`` (one per embedder); return the track's templates, each the
+        quality-weighted mean of that embedder's embeddings so far."""
         self.pending = max(0, self.pending - 1)
         self.embeddings += 1
-        self.vectors.append((max(shot.quality.score, 1e-3), template.vector))
-        return _weighted_mean(self.vectors)
-
-    def add_second(self, shot: Shot, template: Template) -> None:
-        """Take the second embedder's embedding of ``shot`` (score fusion)."""
-        self.second_vectors.append((max(shot.quality.score, 1e-3), template.vector))
-
-    def second_template(self) -> np.ndarray | None:
-        """The track's second-embedder template (quality-weighted mean), or None without one."""
-        return _weighted_mean(self.second_vectors) if self.second_vectors else None
+        weight = max(shot.quality.score, 1e-3)
+        for embedder, vector in templates.items():
+            self.vectors.setdefault(embedder, []).append((weight, vector))
+        return TemplateSet({embedder: _weighted_mean(self.vectors[embedder]) for embedder in templates})
 
     @staticmethod
     def crop(frame: Frame, face: AlignedFace, margin: float = 0.4) -> RGBImage:

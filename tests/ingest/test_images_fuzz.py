@@ -4,6 +4,7 @@ exception, never a hang."""
 
 from __future__ import annotations
 
+import base64
 import struct
 import zlib
 from pathlib import Path
@@ -77,3 +78,30 @@ def test_a_path_holding_a_nul_is_an_image_error() -> None:
     with pytest.raises(ImageError, match="not a usable path") as refused:
         load_image(Path("face\x00.jpg"))
     assert refused.value.reason == "unreadable"
+
+
+# A 910-byte TIFF that atheris made (campaign run, 2026-12-02): its second page has no dimensions, and
+# Pillow's page count raised TypeError("Missing dimensions") through the multi-page check.
+TIFF_WITHOUT_DIMENSIONS = base64.b64decode(
+    "SUkqAAgAAAAKAAABBAABAAAAEAAAAAEBBAABAAAADAAAAAIBAwAEAAAAhgAAAAMBAwABAAAAAQAAAAYBAwABAAAABQAAABEBBAAB"
+    "AAAAjgAAABUBAwABAAAABAAAABYBBAABAAAADAAAABcBBAABAAAAAAMAABwBAwABAAAAAQAAAAAAAAQIAAgACAAIAL7/IAB3vooA"
+    "32+SAJIbLgBvwbsAkpcQALA8HQDI6+gAoYyVAHkzQwDlp1IADpH9AJ7J5QBhLV8AFopWANJ1+wB2FYMAtK0YABkhlABCfO4AiQNe"
+    "ACaAogBJHpsAe6n1ANt3ugDeL4sAlTMIAFt49QCpRLIA0avbAO8yVACY7E4A9LT1AHs/6ABS2WYAd83JAPcC8wBP/lEAOL4nAPqX"
+    "CwCnsCIAkRsHANkEUwCWMa0ACUkzAFdUWAAy0REAFyDXADK82wAcxiMA6JvkAHvfPwBGT9YAuQoTAKf/GQA8WgwAGWKyAA03IABf"
+    "tAYAf8odABJDXgBx38AA0Zh0AOm3mADOYa8AQutaAH3dYACcviAAjpWCAJ5zeABvwnMAngg8AMIBPwAMP1sAH5c7ACTGCABxcRkA"
+    "U0dpANVm1gCgDGwApBShAEfgCwBq7UEAgQ3ZABVFJwBGB8AAAXctAE93VACuBccAnR+KALUzSAD2fn8A0KHgANpPxABzusMAOogH"
+    "ACcrkwDbBXYA4iKUAIVF5QAJa9EAGeBAAATPnAD4vgoA1XijAEhhEgD8YZQArCxTACRY+wChongAX4l2AC8q8gDbPN0ABU38AClO"
+    "QQBklh8AT/5QAF+XJgDDYNwAudlaAJ04/gDnUFUAT/9hAIxw8QDvuOgADm/kADIsLwA3650As/D2APfL8wAE718APthVAA2ZxAAD"
+    "oDwAqt+aADymRABUzeYA7noQAHvaTQBXSIwADkE9AGKgNQD5IGQAijNLAN8KyQDV5VcAVioLALktXgBDE6cAVxE/AEciCABSr4QA"
+    "roYqAFJpkwBVlC0ARbGJAPYu3ADzq2sAiNK2AHfNowBIg8MA3qKeAM5/FwCLxG0APS6LABsCUwAtxDMAvWPVAHihNwAPkzUAgENF"
+    "AHiB9ADszzsABfo2ACT5+wBLDIAAG4g8AGxqTgDqZNcAQ8RtAK3Q1wBmNUgAeUhJAFY/tgBxQ8YAYOe2AKaIbwA04C4AM6hZANHS"
+    "bAAShfQAn+2cAA=="
+)
+
+
+def test_a_tiff_page_without_dimensions_is_an_image_error(tmp_path: Path) -> None:
+    path = tmp_path / "pages.tif"
+    path.write_bytes(TIFF_WITHOUT_DIMENSIONS)
+    with pytest.raises(ImageError) as refused:
+        load_image(path)
+    assert refused.value.reason == "truncated"

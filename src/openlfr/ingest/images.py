@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import stat
+import struct
 import threading
 import warnings
 from collections.abc import Iterable, Iterator
@@ -92,9 +93,10 @@ def decode_image(data: bytes, name: str = "image", max_pixels: int = DEFAULT_MAX
             raise ImageError(f"{name}: not an image (no known image format)", "not_an_image") from exc
         except Image.DecompressionBombError as exc:
             raise ImageError(f"{name}: too many pixels (possible decompression bomb)", "too_large") from exc
-        except (OSError, SyntaxError, ValueError) as exc:
+        except (OSError, SyntaxError, ValueError, TypeError, EOFError, IndexError, struct.error) as exc:
             # Pillow reports truncated or damaged data as OSError ("image file is truncated", "broken data
-            # stream"), and some plugins as SyntaxError or ValueError.
+            # stream"), and some plugins as SyntaxError, ValueError, TypeError (a TIFF page "missing
+            # dimensions", found by the fuzzer), EOFError, IndexError or struct.error.
             raise ImageError(f"{name}: truncated or corrupt image data ({exc})", "truncated") from exc
 
 

@@ -27,7 +27,7 @@ from openlfr.match.watchlist import Subject
 from openlfr.review.alerts import probe_context
 from openlfr.store.db import Store
 from openlfr.store.models import AlertRow, Base, EntryTemplate
-from openlfr.types import Template
+from openlfr.types import TemplateSet
 
 JFIF = b"\xff\xd8\xff\xe0"  # how every JPEG that openlfr encodes begins
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -71,10 +71,10 @@ def test_a_live_run_leaves_no_trace_of_faces_that_raised_no_alert(
     run_tmp.mkdir()
     monkeypatch.setenv("TMPDIR", str(run_tmp))
     monkeypatch.setattr(tempfile, "tempdir", str(run_tmp))
-    templates: list[Template] = []
+    templates: list[TemplateSet] = []
     original = CameraPipeline._match
 
-    def recording(self: CameraPipeline, track, book, shot, template: Template) -> None:  # type: ignore[no-untyped-def]
+    def recording(self: CameraPipeline, track, book, shot, template: TemplateSet) -> None:  # type: ignore[no-untyped-def]
         templates.append(template)
         original(self, track, book, shot, template)
 
@@ -89,7 +89,7 @@ def test_a_live_run_leaves_no_trace_of_faces_that_raised_no_alert(
     assert summary.alerts >= 1 and summary.alerts_not_stored == 0
     assert summary.faces_seen > 20 * summary.alerts
     assert len(templates) >= summary.alerts + 3, "faces were searched that raised no alert"
-    needles = [t.vector.tobytes()[:32] for t in templates]
+    needles = [vector.tobytes()[:32] for t in templates for vector in t.values()]
 
     # 1. The database holds biometric data only in the alert and watchlist tables, all encrypted.
     binary_tables = {

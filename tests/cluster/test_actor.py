@@ -20,6 +20,7 @@ from pydantic import SecretStr
 
 from deploying import live_deployment
 from doubles import CollectingSink
+from openlfr.cluster.actor import BoundedQueue
 from openlfr.cluster.app import CameraMove, ClusterApp, _Placement
 from openlfr.cluster.central import alert_id
 from openlfr.cluster.messages import Drained
@@ -81,6 +82,14 @@ def test_a_camera_actor_alerts_and_is_placed_again_when_it_dies(
     finally:
         app.stop()
     assert len({a.alert_id for a in sink.alerts}) == len(sink.alerts)
+
+
+def test_a_camera_holds_at_most_its_limit_for_the_service_and_counts_what_it_dropped() -> None:
+    queue: BoundedQueue[int] = BoundedQueue(limit=2)
+    for item in (1, 2, 3):
+        queue.put(item)
+    assert queue.take() == ([2, 3], 1), "the oldest dropped, and counted"
+    assert queue.take() == ([], 0), "taken once"
 
 
 class _Recording(ClusterApp):

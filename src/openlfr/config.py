@@ -420,8 +420,8 @@ class SigningConfig(_Strict):
 
 
 class ClusterConfig(_Strict):
-    """``lfr serve --cluster``: each live camera runs as a Ray actor on a node of a Ray cluster; matching,
-    the store and the sinks stay in the service (see cluster/)."""
+    """``lfr serve --cluster``: each live camera runs as a Ray actor on a node of a Ray cluster; the store
+    and the sinks stay in the service, matching too unless ``matching = "node"`` (see cluster/)."""
 
     address: str | None = Field(
         None,
@@ -436,9 +436,11 @@ class ClusterConfig(_Strict):
         description="The custom resource a camera takes one of: each node declares how many cameras it can "
         "serve (ray start --resources '{\"cameras\": 2}').",
     )
-    matching: Literal["central"] = Field(
+    matching: Literal["central", "node"] = Field(
         "central",
-        description="Where templates meet the watchlist: central (in the service; the watchlist never leaves it).",
+        description="Where templates meet the watchlist: central (in the service; the watchlist never leaves it) "
+        "or node (each camera's actor is given the watchlist's templates once, in memory, and sends only "
+        "alerts); for every deployment the service runs.",
     )
     poll_interval_s: float = Field(
         0.5, gt=0.0, le=10.0, description="How often the service collects each camera's templates."

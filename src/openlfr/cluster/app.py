@@ -12,11 +12,15 @@ deployment's run (``deploy/live.py``) drives it as it drives ``live.app.LiveApp`
    again on a node with capacity, as a new placement; when it runs again, ``on_move`` is told the gap.
 
 Nothing about a face leaves the node except a track's templates and its best shot, held in the
-service's memory until matched; a face that raises no alert is never stored.
+service's memory until matched; a face that raises no alert is never stored. With
+``cluster.matching = "node"`` each placement is given the watchlist (``node.NodeWatchlist``, without its
+enrolment faces) and the node sends only the alerts it raises, with their crops; step 3 then takes
+those alerts (adding the matched enrolment face) instead of matching.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
@@ -25,13 +29,16 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from openlfr.alert.base import AlertSink
+from openlfr.alert.rules import AlertGate
 from openlfr.cluster.actor import CameraWorker
 from openlfr.cluster.central import CentralMatching
-from openlfr.cluster.messages import Drained
+from openlfr.cluster.messages import Drained, NodeAlert
+from openlfr.cluster.node import NodeWatchlist
 from openlfr.config import ApiConfig, CameraConfig, Settings, StoreConfig
 from openlfr.errors import ClusterError, ConfigError
 from openlfr.match.watchlist import Watchlist
 from openlfr.metrics import MetricsSnapshot
+from openlfr.types import Alert
 
 log = logging.getLogger("openlfr.cluster")
 
@@ -120,7 +127,10 @@ class ClusterApp:
             raise ConfigError("a cluster run needs cluster.address (lfr serve --cluster ADDRESS)")
         self.settings = settings
         self.cameras = list(cameras)
+        self._run = run
         self._central = CentralMatching(watchlist, settings.live.tracker.alert_cooldown_s, run)
+        self._node_gates: dict[str, AlertGate] = {}
+        """Matching on the node: each camera's gate as its alerts show it, given to its next placement."""
         self._sink = sink
         self._on_move = on_move
         self._placements: dict[str, _Placement] = {}
@@ -199,9 +209,17 @@ class ClusterApp:
             max_restarts=0,  # the service places a camera again itself, and records the gap
             scheduling_strategy=self._strategy() if number > 0 else "SPREAD",
         )
-        handle = remote.remote(node_settings(self.settings), camera)
+        handle = remote.remote(node_settings(self.settings), camera, self._given(camera, number))
         now = time.monotonic()
         return _Placement(camera, number, handle, handle.start.remote(), now, previous_node=previous, reason=reason)
+
+    def _given(self, camera: CameraConfig, number: int) -> NodeWatchlist | None:
+        """What placement ``number`` of ``camera`` is given to match on its node (None: it is matched here)."""
+        if self.settings.cluster.matching != "node":
+            return None
+        cooldown = self.settings.live.tracker.alert_cooldown_s
+        gate = self._node_gates.setdefault(camera.id, AlertGate(cooldown))
+        return NodeWatchlist.of(self._central.watchlist, self._run, number, cooldown, copy.deepcopy(gate))
 
     def _strategy(self) -> object:
         """Where to place a camera again: preferably the live node with the fewest of this run's cameras
@@ -323,15 +341,35 @@ class ClusterApp:
                 self._on_move(move)
 
     def _take(self, p: _Placement, drained: Drained) -> None:
-        """Match what a camera handed over, in order; every alert to the sink (the store first)."""
+        """Match what a camera handed over, in order, or take the alerts its node raised; every alert to the
+        sink (the store first)."""
         for message in drained.messages:
             self.counts.templates += 1
             alert = self._central.match(message, p.number)
             if alert is not None:
-                self._sink.send(alert)
-                self.counts.alerts += 1
-                self.counts.alerts_by_camera[p.camera.id] = self.counts.alerts_by_camera.get(p.camera.id, 0) + 1
+                self._send(p, alert)
+        for raised in drained.alerts:
+            alert = self._received(raised)
+            self._node_gates.setdefault(p.camera.id, AlertGate(self.settings.live.tracker.alert_cooldown_s)).admit(
+                alert.subject_id, alert.frame_pts, set()
+            )
+            self._send(p, alert)
         self.counts.message_bytes[p.camera.id] = self.counts.message_bytes.get(p.camera.id, 0) + drained.message_bytes
         p.snapshot = drained.snapshot
         p.finished = drained.finished
         p.dropped += drained.dropped
+
+    def _send(self, p: _Placement, alert: Alert) -> None:
+        self._sink.send(alert)
+        self.counts.alerts += 1
+        self.counts.alerts_by_camera[p.camera.id] = self.counts.alerts_by_camera.get(p.camera.id, 0) + 1
+
+    def _received(self, raised: NodeAlert) -> Alert:
+        """An alert raised on a node, as the service stores it: with the matched enrolment face (which the
+        node never held) and its latency measured on this process's clock."""
+        alert = raised.alert
+        return replace(
+            alert,
+            watchlist_jpeg=self._central.watchlist.faces.get(raised.template_id),
+            frame_captured_mono=time.monotonic() - (time.time() - alert.frame_captured_wall),
+        )

@@ -5,6 +5,7 @@ candidate above the threshold, through the camera's alert gate (one alert per tr
 per subject per cooldown). A camera placed again (its node died) is a new *placement*: its tracks are
 new, its gate carries on. An alert's id is derived from (run, camera, placement, track, subject), so
 the same alert handed twice to the store is stored once (``Alerts.store_alert`` is idempotent by id).
+With ``cluster.matching = "node"`` the same class runs in the camera's actor (``cluster.node``).
 """
 
 from __future__ import annotations
@@ -31,16 +32,24 @@ def alert_id(run: str, camera_id: str, placement: int, track_id: int, subject_id
 class CentralMatching:
     """Matches every camera's template sets against ``watchlist`` (one per cluster run)."""
 
-    def __init__(self, watchlist: Watchlist, cooldown_s: float, run: str) -> None:
+    def __init__(
+        self, watchlist: Watchlist, cooldown_s: float, run: str, gates: dict[str, AlertGate] | None = None
+    ) -> None:
         self.watchlist = watchlist
         self._run = run
         self._cooldown = cooldown_s
         self._index = watchlist.index()
-        self._gates: dict[str, AlertGate] = {}
+        self._gates: dict[str, AlertGate] = dict(gates or {})
+        """Each camera's gate; a camera matching on its node is given the one the service kept for it."""
         self._alerted: dict[tuple[str, int, int], tuple[set[str], float]] = {}
 
     def match(self, message: TrackTemplates, placement: int) -> Alert | None:
         """The alert ``message`` raises (from the camera's ``placement``), or None."""
+        decided = self.decide(message, placement)
+        return None if decided is None else alert_for(decided[0], message, decided[1], self.watchlist)
+
+    def decide(self, message: TrackTemplates, placement: int) -> tuple[str, Match] | None:
+        """The id of the alert ``message`` raises and the match that raises it, or None (through the gate)."""
         [candidates] = matcher.search_sets(self.watchlist, [message.templates], k=1, index=self._index)
         best = matcher.best_match(candidates)
         now = time.monotonic()
@@ -53,8 +62,7 @@ class CentralMatching:
         if not gate.admit(best.subject_id, message.frame_pts, alerted):
             return None
         alerted.add(best.subject_id)
-        ident = alert_id(self._run, message.camera_id, placement, message.track.track_id, best.subject_id)
-        return _alert(ident, message, best, self.watchlist)
+        return alert_id(self._run, message.camera_id, placement, message.track.track_id, best.subject_id), best
 
     def forget_old(self) -> None:
         """Drop the memory of tracks not seen for ``TRACK_MEMORY_S``."""
@@ -62,7 +70,7 @@ class CentralMatching:
         self._alerted = {k: v for k, v in self._alerted.items() if now - v[1] < TRACK_MEMORY_S}
 
 
-def _alert(ident: str, message: TrackTemplates, match: Match, watchlist: Watchlist) -> Alert:
+def alert_for(ident: str, message: TrackTemplates, match: Match, watchlist: Watchlist) -> Alert:
     """The alert for ``match`` of the message's track (``alert.rules.make_alert``, from the message)."""
     subject = watchlist.subjects[match.subject_id]
     track = message.track

@@ -1,5 +1,5 @@
-"""What a camera actor hands the service: a track's templates with the shot that made them, and the
-camera's state, collected together each poll."""
+"""What a camera actor hands the service, collected each poll with the camera's state: a track's templates
+with the shot that made them (matching in the service), or only the alerts it raised (matching on the node)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from openlfr.alert.rules import jpeg
 from openlfr.metrics import MetricsSnapshot
 from openlfr.track.shots import Shot
-from openlfr.types import BoundingBox, TemplateSet, Track
+from openlfr.types import Alert, BoundingBox, TemplateSet, Track
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -28,8 +28,9 @@ class TrackTemplates:
     crop_jpeg: bytes
 
     @classmethod
-    def of(cls, camera_id: str, track: Track, shot: Shot, templates: TemplateSet) -> TrackTemplates:
-        """The message for ``shot`` of ``track`` (a copy of the track: the tracker goes on moving it)."""
+    def of(cls, camera_id: str, track: Track, shot: Shot, templates: TemplateSet, crop: bool = True) -> TrackTemplates:
+        """The message for ``shot`` of ``track`` (a copy of the track: the tracker goes on moving it);
+        ``crop=False``: without the crop's JPEG (matching on the node encodes it only for an alert)."""
         return cls(
             camera_id,
             dataclasses.replace(track),
@@ -38,8 +39,17 @@ class TrackTemplates:
             shot.frame_pts,
             shot.captured_wall,
             shot.captured_mono,
-            jpeg(shot.crop),
+            jpeg(shot.crop) if crop else b"",
         )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class NodeAlert:
+    """An alert raised on the node (``cluster.matching = "node"``), with its probe crop, and the watchlist
+    template it matched: the node holds no enrolment face, so the service adds it (``watchlist_jpeg``)."""
+
+    alert: Alert
+    template_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,4 +65,6 @@ class Drained:
     dropped: int = 0
     """Templates dropped since the last poll because the service did not collect them in time."""
     message_bytes: int = 0
-    """The size of ``messages`` pickled (what the node sent the service for them)."""
+    """The size of ``messages`` and ``alerts`` pickled (what the node sent the service for them)."""
+    alerts: list[NodeAlert] = field(default_factory=list)
+    """Matching on the node: the alerts it raised since the last poll (``messages`` is then empty)."""

@@ -15,8 +15,9 @@
 5. the deployment's planned end is the server's to hold: a run is refused after it, and a run that
    reaches it stops there (both audited);
 6. with ``cluster.address`` set (``lfr serve --cluster``) the cameras run as actors on a Ray cluster
-   (``cluster.app.ClusterApp``; the store must be PostgreSQL): matching and the store stay here, and a
-   camera placed again after its node died is audited with its gap (``deployment.camera_moved``).
+   (``cluster.app.ClusterApp``; the store must be PostgreSQL): the store stays here, matching too unless
+   ``cluster.matching = "node"`` (then the nodes send only alerts), and a camera placed
+   again after its node died is audited with its gap (``deployment.camera_moved``).
 
 Nothing about a face that raises no alert is written: frames, crops and templates live in memory for
 the length of a track and are dropped with it (``tests/deploy/test_no_trace.py`` proves it).

@@ -10,17 +10,16 @@ from html import escape
 
 from openlfr.footage.search import FootageResult
 from openlfr.gallery.gallery import Gallery
-from openlfr.gallery.sheet import STYLE, _img
+from openlfr.gallery.sheet import img_tag, sheet_head
 
 
 def footage_sheet(results: Sequence[FootageResult], footage: Gallery, reason: str) -> str:
-    parts = [
-        "<!doctype html><html><head><meta charset='utf-8'><title>Appearances for review</title>",
-        f"<style>{STYLE}</style></head><body><h1>Appearances for review</h1>",
-        "<p class='note'>Tracks in recorded footage ranked by similarity to the probe: candidates for a "
-        "trained person to review, none of them a match by itself.</p>",
-        f"<p>Footage: {escape(str(footage.path))} ({footage.records.count()} tracks); reason: {escape(reason)}</p>",
-    ]
+    parts = sheet_head(
+        "Appearances for review",
+        "Tracks in recorded footage ranked by similarity to the probe: candidates for a trained person to "
+        "review, none of them a match by itself.",
+        f"Footage: {escape(str(footage.path))} ({footage.records.count()} tracks); reason: {escape(reason)}",
+    )
     for result in results:
         parts.append(f"<h2>{escape(result.source)} (threshold {result.threshold:.4f})</h2>")
         if result.error:
@@ -29,10 +28,10 @@ def footage_sheet(results: Sequence[FootageResult], footage: Gallery, reason: st
         if not result.faces:
             parts.append("<p>no face found</p>")
         for face in result.faces:
-            cells = [f"<td class='probe'>{_img(face.thumb)}<br>probe face {face.index}</td>"]
+            cells = [f"<td class='probe'>{img_tag(face.thumb)}<br>probe face {face.index}</td>"]
             for a in face.appearances:
                 cells.append(
-                    f"<td>{_img(footage.records.thumb(a.row_id))}<br>#{a.rank} {a.score:.4f}"
+                    f"<td>{img_tag(footage.records.thumb(a.row_id))}<br>#{a.rank} {a.score:.4f}"
                     f"<br>{escape(a.camera)}<br>{escape(a.video)}<br>{a.start_s:.1f}-{a.end_s:.1f} s</td>"
                 )
             if not face.appearances:

@@ -20,20 +20,30 @@ STYLE = (
 )
 
 
-def _img(jpeg: bytes | None) -> str:
+def img_tag(jpeg: bytes | None) -> str:
+    """An inline ``<img>`` of ``jpeg`` (a data URI), or a placeholder when there is none."""
     if not jpeg:
         return "<div>(no image)</div>"
     return f'<img alt="" src="data:image/jpeg;base64,{base64.b64encode(jpeg).decode("ascii")}">'
 
 
-def review_sheet(results: Sequence[ProbeResult], gallery: Gallery, reason: str) -> str:
-    parts = [
-        "<!doctype html><html><head><meta charset='utf-8'><title>Candidates for review</title>",
-        f"<style>{STYLE}</style></head><body><h1>Candidates for review</h1>",
-        "<p class='note'>These are candidates for a trained person to review, ranked by similarity. "
-        "None of them is a match by itself.</p>",
-        f"<p>Gallery: {escape(str(gallery.path))} ({gallery.records.count()} records); reason: {escape(reason)}</p>",
+def sheet_head(title: str, note: str, about: str) -> list[str]:
+    """The opening lines of a review sheet: ``title`` and ``note`` are the program's own text, ``about``
+    (which gallery, why) is markup the caller has already escaped."""
+    return [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>",
+        f"<style>{STYLE}</style></head><body><h1>{title}</h1>",
+        f"<p class='note'>{note}</p>",
+        f"<p>{about}</p>",
     ]
+
+
+def review_sheet(results: Sequence[ProbeResult], gallery: Gallery, reason: str) -> str:
+    parts = sheet_head(
+        "Candidates for review",
+        "These are candidates for a trained person to review, ranked by similarity. None of them is a match by itself.",
+        f"Gallery: {escape(str(gallery.path))} ({gallery.records.count()} records); reason: {escape(reason)}",
+    )
     for result in results:
         parts.append(f"<h2>{escape(result.source)}</h2>")
         if result.error:
@@ -42,11 +52,11 @@ def review_sheet(results: Sequence[ProbeResult], gallery: Gallery, reason: str) 
         if not result.faces:
             parts.append("<p>no face found</p>")
         for face in result.faces:
-            cells = [f"<td class='probe'>{_img(face.thumb)}<br>probe face {face.index}<br>q {face.quality}</td>"]
+            cells = [f"<td class='probe'>{img_tag(face.thumb)}<br>probe face {face.index}<br>q {face.quality}</td>"]
             for c in face.candidates:
                 mark = "" if c.above_threshold is None else ("<br>&#8805; threshold" if c.above_threshold else "")
                 cells.append(
-                    f"<td>{_img(gallery.records.thumb(c.row_id))}<br>#{c.rank} {c.score:.4f}"
+                    f"<td>{img_tag(gallery.records.thumb(c.row_id))}<br>#{c.rank} {c.score:.4f}"
                     f"<br>{escape(c.subject_id)}<br>{escape(c.record_id)}<br>{escape(c.date or '')}{mark}</td>"
                 )
             parts.append("<table><tr>" + "".join(cells) + "</tr></table>")

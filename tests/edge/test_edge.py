@@ -77,6 +77,12 @@ def test_the_edge_sends_templates_and_only_the_alerted_crop_through_an_outage(
     thread.start()
     events = stream.wait_for(1, timeout=90)
     assert events, f"no alert on the operator's stream: {done}"
+    # The stream can carry the alert before the crop's answer is back on the device: cut the network only
+    # once the device has it, or the device rightly counts a crop it could not confirm as lost.
+    answered_crop = time.monotonic() + 30
+    while not any(p.endswith("/crop") and s == 200 for _, p, _, s in list(recording.sent)):
+        assert time.monotonic() < answered_crop, "the crop's answer never reached the device"
+        time.sleep(0.02)
     proxy.stop()  # the network goes, mid-clip, for OUTAGE_S
     cut = time.monotonic()
     time.sleep(OUTAGE_S)

@@ -39,6 +39,7 @@ from pathlib import Path
 
 import av
 import psutil
+from _signing import throwaway_signing_key
 
 import openlfr
 from openlfr.types import Alert
@@ -284,6 +285,7 @@ def main() -> None:
     parser.add_argument("--sample-s", type=float, default=10.0, help="seconds between samples")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    throwaway_signing_key()
     summary = run(args, print)
     print(json.dumps(summary, indent=1, default=str))
 

@@ -262,6 +262,13 @@ class CameraConfig(_Strict):
     analysis_fps: float = Field(10.0, gt=0.0, le=60.0, description="Frames per second to analyse (others are skipped).")
     realtime: bool = Field(True, description="Files: play at their native rate, as a camera would (else: flat out).")
     loop: bool = Field(False, description="Files: start again at the end.")
+    decode_threads: int = Field(
+        1,
+        ge=0,
+        le=16,
+        description="FFmpeg's decoding threads for this camera (0: FFmpeg's choice, a frame thread per core). "
+        "One costs the least CPU a frame where several cameras share the cores; more lower one large stream's delay.",
+    )
 
 
 class ReconnectConfig(_Strict):

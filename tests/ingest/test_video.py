@@ -87,6 +87,47 @@ def test_file_read_flat_out(clip: Path) -> None:
     assert source.stats.frames_read == len(frames) and source.stats.errors == 0
 
 
+def test_frames_not_due_are_passed_over_before_their_pixels_are_made(clip: Path) -> None:
+    every = list(open_source(_camera(clip, realtime=False), FAST).frames())
+    asked: list[float] = []
+
+    def due(pts: float) -> bool:
+        asked.append(pts)
+        return len(asked) % 3 == 1
+
+    source = open_source(_camera(clip, realtime=False), FAST)
+    kept = list(source.frames(due))
+    assert asked == [f.pts for f in every], "asked once per frame, in order, with the frame's own time"
+    assert [f.seq for f in kept] == list(range(0, len(every), 3)), "a passed-over frame keeps its place"
+    for frame in kept:
+        assert (frame.image == every[frame.seq].image).all() and frame.pts == every[frame.seq].pts
+    assert source.stats.frames_read == len(every)
+
+
+@pytest.mark.parametrize("threads", [0, 1, 2])
+def test_decoding_threads_give_the_same_frames(clip: Path, threads: int) -> None:
+    one = [f.image for f in open_source(_camera(clip, realtime=False), FAST).frames()]
+    frames = [f.image for f in open_source(_camera(clip, realtime=False, decode_threads=threads), FAST).frames()]
+    assert len(frames) == len(one) and all((a == b).all() for a, b in zip(frames, one, strict=True))
+
+
+def test_the_fast_conversion_equals_pyav_default(shared_data: Path, tmp_path: Path) -> None:
+    import av
+    import numpy as np
+    from PIL import Image
+
+    from openlfr.ingest.avreader import rgb
+
+    still = tmp_path / "s.jpg"  # 4:2:2 JPEG, as MJPEG cameras send
+    pixels = np.random.default_rng(1).integers(0, 256, (360, 640, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(still, quality=90, subsampling=1)
+    clips = [*sorted((shared_data / "videos").rglob("*.mp4")), still]
+    for path in clips:
+        with av.open(str(path)) as container:
+            for frame in itertools.islice(container.decode(video=0), 40):
+                assert (rgb(frame) == frame.to_ndarray(format="rgb24")).all(), (path, frame.format.name)
+
+
 def test_file_in_realtime_plays_at_its_native_rate(clip: Path) -> None:
     source = open_source(_camera(clip, realtime=True), FAST)
     start = time.monotonic()
@@ -151,6 +192,16 @@ def test_folder_skips_and_counts_bad_images(tmp_path: Path, demo: Path) -> None:
     assert all(f.image.ndim == 3 and f.image.shape[2] == 3 for f in frames)
     assert source.stats.errors == 1 and "zz_junk.jpg" in (source.stats.last_error or "")
     assert source.state is SourceState.STOPPED
+
+
+def test_folder_passes_over_images_not_due_unread(tmp_path: Path, demo: Path) -> None:
+    for photo in sorted((demo / "probes").glob("*.jpg"))[:3]:
+        shutil.copy(photo, tmp_path / photo.name)
+    (tmp_path / "a_junk.jpg").write_bytes(b"not a jpeg at all")  # first, and passed over: never read
+    source = ImageFolderSource("cam", tmp_path, fps=10.0, realtime=False)
+    frames = list(source.frames(lambda pts: pts > 0.05))
+    assert [f.seq for f in frames] == [1, 2, 3] and [f.pts for f in frames] == pytest.approx([0.1, 0.2, 0.3])
+    assert source.stats.errors == 0 and source.stats.frames_read == 4
 
 
 def test_folder_in_realtime_is_paced_by_fps(tmp_path: Path, demo: Path) -> None:

@@ -23,8 +23,8 @@ import av.error
 
 from openlfr.config import ReconnectConfig
 from openlfr.errors import SourceError
-from openlfr.ingest.avreader import POLL_S, Decoded, Ended, Failed, Glitch, Opened, Reader
-from openlfr.ingest.video import SourceBase, StateListener, redact, url_scheme
+from openlfr.ingest.avreader import POLL_S, Decoded, Ended, Failed, Glitch, Opened, Reader, rgb
+from openlfr.ingest.video import FrameDue, SourceBase, StateListener, redact, url_scheme
 from openlfr.types import Frame, SourceState
 
 _DEFAULT_FPS = 25.0
@@ -108,8 +108,9 @@ class AvSource(SourceBase):
     """A file, stream or webcam read by PyAV. ``live``: reconnect instead of ending (URLs, devices).
 
     ``realtime`` and ``loop`` apply to files: play at the native rate (else as fast as frames are
-    taken), and start again at the end. ``options`` go to FFmpeg (``rtsp_transport`` is ``tcp``
-    unless given: UDP loses packets, and with them parts of frames, on busy networks).
+    taken), and start again at the end. ``decode_threads``: FFmpeg's decoding threads (0: its choice).
+    ``options`` go to FFmpeg (``rtsp_transport`` is ``tcp`` unless given: UDP loses packets, and with
+    them parts of frames, on busy networks).
     """
 
     def __init__(
@@ -120,6 +121,7 @@ class AvSource(SourceBase):
         live: bool,
         format: str | None = None,
         options: dict[str, str] | None = None,
+        decode_threads: int = 1,
         realtime: bool = True,
         loop: bool = False,
         reconnect: ReconnectConfig | None = None,
@@ -129,6 +131,7 @@ class AvSource(SourceBase):
         self.url = url
         self.live = live
         self.format = format
+        self.decode_threads = decode_threads
         self.realtime = realtime and not live
         self.loop = loop and not live
         self.options = dict(options or {})
@@ -137,7 +140,7 @@ class AvSource(SourceBase):
         self.reconnect = reconnect or ReconnectConfig()
         self._name = redact(url)
 
-    def frames(self) -> Iterator[Frame]:
+    def frames(self, due: FrameDue | None = None) -> Iterator[Frame]:
         if self._stop.is_set():
             self._set_state(SourceState.STOPPED)
             return
@@ -152,10 +155,10 @@ class AvSource(SourceBase):
                 if attempts and self.live:
                     self._stats.reconnects += 1
                 attempts += 1
-                reader = Reader(self.url, self.format, self.options, self._timeouts())
+                reader = Reader(self.url, self.format, self.options, self._timeouts(), self.decode_threads)
                 reader.start()
                 try:
-                    result = yield from self._play(reader, timeline)
+                    result = yield from self._play(reader, timeline, due)
                 finally:
                     reader.cancel()
                 if result.outcome is _Outcome.STOPPED:
@@ -193,7 +196,7 @@ class AvSource(SourceBase):
         stall = self.reconnect.stall_timeout_s
         return (2.0 * stall, stall)
 
-    def _play(self, reader: Reader, timeline: _Timeline) -> Generator[Frame, None, _Result]:
+    def _play(self, reader: Reader, timeline: _Timeline, due: FrameDue | None) -> Generator[Frame, None, _Result]:
         """Yield the frames of one connection; say how it ended."""
         stall = self.reconnect.stall_timeout_s
         last = time.monotonic()
@@ -230,16 +233,20 @@ class AvSource(SourceBase):
                 return _Result(_Outcome.FAILED, count, reason, item.exc)
             else:
                 pts = timeline.pts(item)
+                if count == 0:
+                    self._set_state(SourceState.LIVE)
+                count += 1
+                if due is not None and not due(pts):
+                    self._pass_over()
+                    last = time.monotonic()
+                    continue
                 mono, wall = item.mono, item.wall
                 if self.realtime:
                     if self._stop.wait(timeline.wait_s(pts)):
                         return _Result(_Outcome.STOPPED, count)
                     # A file played as a camera is captured when the camera would have sent the frame.
                     mono, wall = time.monotonic(), time.time()
-                if count == 0:
-                    self._set_state(SourceState.LIVE)
-                count += 1
-                yield self._frame(item.image, pts, mono, wall)
+                yield self._frame(rgb(item.picture), pts, mono, wall)
                 last = time.monotonic()  # the time the consumer kept the frame is not the stream's
 
     def _stalled(self, idle: float, frames: int) -> _Result:

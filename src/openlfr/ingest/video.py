@@ -34,6 +34,10 @@ log = logging.getLogger("openlfr.ingest")
 LIVE_SCHEMES = frozenset({"rtsp", "rtsps", "rtmp", "rtmps", "http", "https", "udp", "tcp", "srt"})
 StateListener = Callable[[SourceState], None]
 """Called on every state change, in the thread that runs ``frames()`` (or calls ``stop()``); must not block."""
+FrameDue = Callable[[float], bool]
+"""Asked with each frame's ``pts``, in order, before its pixels are made: False passes the frame over (it
+counts as read, keeps its ``seq``, and is neither converted nor yielded). The live pipeline keeps its
+``analysis_fps`` this way, so that the frames it would skip cost only their decoding."""
 
 
 @dataclass(slots=True)
@@ -62,8 +66,9 @@ class VideoSource(Protocol):
     @property
     def stats(self) -> SourceStats: ...
 
-    def frames(self) -> Iterator[Frame]:
-        """Yield frames until the source ends or ``stop()`` is called; ``SourceError`` if it cannot be read."""
+    def frames(self, due: FrameDue | None = None) -> Iterator[Frame]:
+        """Yield frames until the source ends or ``stop()`` is called; ``SourceError`` if it cannot be read.
+        With ``due``, only the frames it accepts."""
         ...
 
     def stop(self) -> None:
@@ -111,6 +116,11 @@ class SourceBase:
             if self._on_state is not None:
                 self._on_state(state)
 
+    def _pass_over(self) -> None:
+        """A frame read but not due: it keeps its place in the sequence."""
+        self._seq += 1
+        self._stats.frames_read += 1
+
     def _record_error(self, message: str) -> None:
         self._stats.errors += 1
         self._stats.last_error = message
@@ -156,7 +166,7 @@ class ImageFolderSource(SourceBase):
         self.realtime = realtime
         self.loop = loop
 
-    def frames(self) -> Iterator[Frame]:
+    def frames(self, due: FrameDue | None = None) -> Iterator[Frame]:
         if not self.folder.is_dir():
             self._set_state(SourceState.STOPPED)
             raise SourceError(f"camera {self.camera_id}: image folder not found: {self.folder}")
@@ -175,6 +185,11 @@ class ImageFolderSource(SourceBase):
             while not self._stop.is_set():
                 taken = 0
                 for path in paths:
+                    if due is not None and not due(index / self.fps):
+                        self._pass_over()
+                        index += 1
+                        taken += 1
+                        continue
                     try:
                         image = load_image(path)
                     except ImageError as exc:
@@ -233,6 +248,7 @@ def open_source(
             source,
             live=is_live_source(source),
             format="v4l2" if device else None,
+            decode_threads=config.decode_threads,
             realtime=config.realtime,
             loop=config.loop,
             reconnect=reconnect,
@@ -251,6 +267,7 @@ def open_source(
         config.id,
         str(path),
         live=False,
+        decode_threads=config.decode_threads,
         realtime=config.realtime,
         loop=config.loop,
         reconnect=reconnect,

@@ -131,13 +131,18 @@ class CameraPipeline:
     def _read(self) -> None:
         period = 1.0 / self.camera.analysis_fps
         next_due = float("-inf")
+
+        def due(pts: float) -> bool:  # asked before a frame's pixels are made: skipped frames cost less
+            nonlocal next_due
+            self.metrics.count(frames_in=1)
+            if pts + 1e-6 < next_due:
+                self.metrics.count(frames_skipped=1)
+                return False
+            next_due = max(next_due + period, pts)
+            return True
+
         try:
-            for frame in self.source.frames():
-                self.metrics.count(frames_in=1)
-                if frame.pts + 1e-6 < next_due:
-                    self.metrics.count(frames_skipped=1)
-                    continue
-                next_due = max(next_due + period, frame.pts)
+            for frame in self.source.frames(due):
                 self.metrics.count(drops=self._queue.put(frame))
                 self.metrics.queue_depth = len(self._queue)
         finally:

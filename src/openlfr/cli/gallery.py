@@ -19,7 +19,7 @@ from openlfr.cli.common import console, err_console, settings
 from openlfr.errors import GalleryError, OpenLFRError
 from openlfr.gallery.gallery import Gallery, open_for_rebuild
 from openlfr.gallery.importer import import_items, iter_source
-from openlfr.gallery.index import EXACT_LIMIT
+from openlfr.gallery.index import COMPACT_LIMIT, EXACT_LIMIT
 from openlfr.gallery.search import ProbeResult, search_probes
 from openlfr.gallery.sheet import review_sheet
 from openlfr.gallery.views import GallerySearchRequest, ProbeView
@@ -52,9 +52,14 @@ def create(
     exact_limit: Annotated[int, typer.Option(min=1, help="Exact index below this many records, IVF above.")] = (
         EXACT_LIMIT
     ),
+    compact_limit: Annotated[
+        int, typer.Option(min=1, help="IVF lists of 8-bit codes (re-ranked exactly) from this many records.")
+    ] = COMPACT_LIMIT,
 ) -> None:
     """Make an empty gallery for the configured embedder, encrypted with the store's key."""
-    gallery = Gallery.create(path, settings().store, _embedder(), exact_limit=exact_limit)
+    gallery = Gallery.create(
+        path, settings().store, _embedder(), exact_limit=exact_limit, compact_limit=max(compact_limit, exact_limit)
+    )
     console.print(f"gallery {path} made ({gallery.embedder})")
     gallery.close()
 

@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from openlfr.config import ScoringConfig, StoreConfig
 from openlfr.errors import GalleryEmbedderError, GalleryError, StoreKeyError
 from openlfr.gallery import scoring as gallery_scoring
-from openlfr.gallery.index import EXACT_LIMIT, GalleryIndex, IndexParams
+from openlfr.gallery.index import COMPACT_LIMIT, EXACT_LIMIT, RERANK, GalleryIndex, IndexParams, normalise
 from openlfr.gallery.records import RecordStore
 from openlfr.match.calibrate import Cohort
 from openlfr.match.scoring import Scoring
@@ -70,6 +70,7 @@ class Gallery:
         dimension: int = 128,
         exact_limit: int = EXACT_LIMIT,
         extra: dict[str, object] | None = None,
+        compact_limit: int = COMPACT_LIMIT,
     ) -> Gallery:
         """A new gallery at ``path``; ``extra``: more plain meta (a footage index's kind and threshold)."""
         if (path / META_FILE).exists():
@@ -85,6 +86,7 @@ class Gallery:
             "dimension": dimension,
             "key_id": cipher.key_id,
             "exact_limit": exact_limit,
+            "compact_limit": compact_limit,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             **(extra or {}),
         }
@@ -129,6 +131,10 @@ class Gallery:
     def exact_limit(self) -> int:
         return int(str(self.meta.get("exact_limit", EXACT_LIMIT)))
 
+    @property
+    def compact_limit(self) -> int:
+        return int(str(self.meta.get("compact_limit", COMPACT_LIMIT)))
+
     def _params(self) -> IndexParams:
         raw = self.records.get_meta("index_params")
         return IndexParams(**json.loads(raw)) if raw else IndexParams()
@@ -167,25 +173,48 @@ class Gallery:
         return True
 
     def regrow(self) -> None:
-        """Rebuild the index when the size calls for another kind (flat past ``exact_limit``)."""
-        n = len(self.index)
-        if self.index.params.kind == "flat" and n >= self.exact_limit:
+        """Rebuild the index when the size calls for another kind (flat past ``exact_limit``, 8-bit codes
+        past ``compact_limit``)."""
+        n, kind = len(self.index), self.index.params.kind
+        if kind == "flat" and n >= self.exact_limit:
             ids, vectors = self.index.vectors()
             upto = self.index.upto
-            self.index = GalleryIndex.build(ids, vectors.copy(), self.exact_limit)
+            self.index = self._build(ids, vectors.copy())
             self.index.upto = upto
             self.save_index()
+        elif kind == "ivf" and n >= self.compact_limit:
+            self.rebuild()
 
     def rebuild(self) -> int:
         """Make the index again from the encrypted templates (after a corrupt or lost index file)."""
         chunks = list(self.records.templates())
         ids = np.concatenate([c[0] for c in chunks]) if chunks else np.zeros(0, np.int64)
         vecs = np.concatenate([c[1] for c in chunks]) if chunks else np.zeros((0, self.dimension), np.float32)
-        self.index = GalleryIndex.build(ids, vecs, self.exact_limit)
+        self.index = self._build(ids, vecs)
         self.index.upto = int(self.records.get_meta("next_row") or 1) - 1
         self.save_index()
         self.records.audit("rebuild", {"records": len(ids), "index": self.index.params.to_dict()})
         return len(ids)
+
+    def _build(self, ids: NDArray[np.int64], vectors: NDArray[np.float32]) -> GalleryIndex:
+        return GalleryIndex.build(ids, vectors, self.exact_limit, compact_limit=self.compact_limit)
+
+    def search(self, queries: NDArray[np.float32], k: int) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
+        """The top ``k`` rows by cosine for each query (-1: none): as the index gives them, or for an index
+        of 8-bit codes, its top ``RERANK`` re-ranked by exact cosine on the records' templates."""
+        if not self.index.approximate:
+            return self.index.search(queries, k)
+        queries = np.atleast_2d(queries).astype(np.float32)
+        _, rows = self.index.search(queries, max(k, RERANK))
+        out_rows = np.full((len(queries), min(k, rows.shape[1])), -1, np.int64)
+        out_scores = np.zeros(out_rows.shape, np.float32)
+        for i, (query, row) in enumerate(zip(queries, rows, strict=True)):
+            found = row[row >= 0]
+            if len(found):
+                scores = normalise(self.records.vectors_of(found)) @ normalise(query)[0]
+                best = np.argsort(-scores, kind="stable")[: out_rows.shape[1]]
+                out_rows[i, : len(best)], out_scores[i, : len(best)] = found[best], scores[best]
+        return out_scores, out_rows
 
     # normalisation -----------------------------------------------------------------------------
     @property

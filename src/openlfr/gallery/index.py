@@ -1,11 +1,15 @@
 """A gallery's FAISS index: inner product over unit templates (cosine), ids = the records' row ids.
 
 The kind follows the size: ``flat`` (``IndexIDMap2(IndexFlatIP)``, exact) below ``exact_limit``
-(100,000 by default), else ``ivf`` (``IndexIVFFlat``, inner product), with ``nlist`` about 4 sqrt(N)
-and ``nprobe`` the smallest of a ladder whose recall@10 against exact search, measured on a sample of
-the gallery's own templates (each query's own row left out), reaches ``target_recall``. HNSW is not
-offered: FAISS cannot remove from it, and a removed record must leave the index. Both kinds remove by
-id (``remove_ids`` compacts the storage, so a removed template's bytes leave the serialised index).
+(100,000 by default), ``ivf`` (``IndexIVFFlat``, inner product) below ``compact_limit`` (2,000,000),
+then ``ivf_sq8`` (``IndexIVFScalarQuantizer``, 8 bits a dimension: a quarter of the memory, and of the
+bytes a query scans). ``nlist`` is about 4 sqrt(N) and ``nprobe`` the smallest of a ladder whose
+recall@10 against exact search, measured on a sample of the gallery's own templates (each query's own
+row left out), reaches ``target_recall``. An ``ivf_sq8`` index's scores are approximate: its top
+``RERANK`` rows are re-ranked by exact cosine on the templates (``rerank``; the gallery takes them from
+its records), and the tuning measures recall after that re-ranking. HNSW is not offered: FAISS cannot
+remove from it, and a removed record must leave the index. Every kind removes by id (``remove_ids``
+compacts the storage, so a removed template's bytes, or codes, leave the serialised index).
 
 On disk the index is one encrypted blob (bound to the gallery): an 8-byte header holding the highest
 row id it includes (``upto``: rows after it are added on open) and FAISS's own serialisation.
@@ -26,6 +30,9 @@ from openlfr.errors import GalleryIndexError, StoreKeyError
 from openlfr.store.crypto import Cipher
 
 EXACT_LIMIT = 100_000
+COMPACT_LIMIT = 2_000_000
+RERANK = 100
+"""Rows an ``ivf_sq8`` index gives per query (at least) for exact re-ranking."""
 TARGET_RECALL = 0.99
 NPROBE_LADDER = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048)
 
@@ -58,6 +65,11 @@ class GalleryIndex:
         self.params = params
         self.upto = upto
 
+    @property
+    def approximate(self) -> bool:
+        """Scores are those of 8-bit codes: re-rank the top ``RERANK`` by exact cosine."""
+        return self.params.kind == "ivf_sq8"
+
     @classmethod
     def empty(cls, dim: int) -> GalleryIndex:
         import faiss
@@ -72,8 +84,9 @@ class GalleryIndex:
         exact_limit: int = EXACT_LIMIT,
         target_recall: float = TARGET_RECALL,
         seed: int = 0,
+        compact_limit: int = COMPACT_LIMIT,
     ) -> GalleryIndex:
-        """The index for this size: flat below ``exact_limit``, else IVF tuned to ``target_recall``."""
+        """The index for this size (see the module docstring), tuned to ``target_recall``."""
         import faiss
 
         vectors = normalise(vectors)
@@ -84,14 +97,24 @@ class GalleryIndex:
             return index
         nlist = max(16, int(4 * np.sqrt(n)))
         rng = np.random.default_rng(seed)
-        train = vectors[rng.choice(n, min(n, 64 * nlist), replace=False)]
-        ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        compact = n >= compact_limit
+        train = vectors[rng.choice(n, min(n, (40 if compact else 64) * nlist), replace=False)]
+        quantiser = faiss.IndexFlatIP(dim)
+        ivf: Any
+        if compact:
+            sq8 = faiss.ScalarQuantizer.QT_8bit
+            ivf = faiss.IndexIVFScalarQuantizer(quantiser, dim, nlist, sq8, faiss.METRIC_INNER_PRODUCT)
+            ivf.cp.niter = 10  # a million-point k-means: more iterations gain no measurable recall
+        else:
+            ivf = faiss.IndexIVFFlat(quantiser, dim, nlist, faiss.METRIC_INNER_PRODUCT)
         ivf.cp.seed = seed
         ivf.train(train)
-        ivf.add_with_ids(vectors, ids)
-        nprobe, recall = tune_nprobe(ivf, vectors, ids, target_recall, rng)
+        for start in range(0, n, 1_000_000):  # bounded temporary memory while lists are assigned
+            ivf.add_with_ids(vectors[start : start + 1_000_000], ids[start : start + 1_000_000])
+        kind = "ivf_sq8" if compact else "ivf"
+        nprobe, recall = tune_nprobe(ivf, vectors, ids, target_recall, rng, rerank=compact)
         ivf.nprobe = nprobe
-        return cls(ivf, IndexParams("ivf", nlist, nprobe, recall, len(train)))
+        return cls(ivf, IndexParams(kind, nlist, nprobe, recall, len(train)))
 
     def __len__(self) -> int:
         return int(self.faiss_index.ntotal)
@@ -153,30 +176,54 @@ class GalleryIndex:
             index: Any = faiss.deserialize_index(np.frombuffer(payload[8:], dtype=np.uint8))
         except (RuntimeError, struct.error) as exc:
             raise GalleryIndexError(f"the gallery's index file {path} does not load ({exc}); {hint}") from exc
-        if params.kind == "ivf":
+        if params.kind in ("ivf", "ivf_sq8"):
             index.nprobe = params.nprobe
         return cls(index, params, int(upto))
 
 
 def tune_nprobe(
-    ivf: Any, vectors: NDArray[np.float32], ids: NDArray[np.int64], target: float, rng: np.random.Generator
+    ivf: Any,
+    vectors: NDArray[np.float32],
+    ids: NDArray[np.int64],
+    target: float,
+    rng: np.random.Generator,
+    rerank: bool = False,
 ) -> tuple[int, float]:
     """The smallest nprobe whose recall@10 against exact search reaches ``target`` on 500 of the gallery's
-    own templates as queries (their own rows left out); the last of the ladder if none does."""
+    own templates as queries (their own rows left out), after exact re-ranking of the top ``RERANK`` if
+    ``rerank``; the last of the ladder if none does."""
     picks = rng.choice(len(vectors), min(500, len(vectors)), replace=False)
     queries = vectors[picks]
     exact = _exact_top(vectors, ids, queries, ids[picks], 10)
+    where = {int(i): p for p, i in enumerate(ids.tolist())} if rerank else {}
     recall = 0.0
     nprobe = NPROBE_LADDER[0]
     for nprobe in NPROBE_LADDER:
         if nprobe > ivf.nlist:
             break
         ivf.nprobe = nprobe
-        _, found = ivf.search(queries, 11)
+        _, found = ivf.search(queries, max(RERANK, 11) if rerank else 11)
+        if rerank:
+            found = np.stack(
+                [
+                    exact_order(q, row, vectors[[where.get(int(i), 0) for i in row]])
+                    for q, row in zip(queries, found, strict=True)
+                ]
+            )
         recall = recall_at(exact, _drop_self(found, ids[picks], 10))
         if recall >= target:
             break
     return nprobe, recall
+
+
+def exact_order(
+    query: NDArray[np.float32], rows: NDArray[np.int64], templates: NDArray[np.float32]
+) -> NDArray[np.int64]:
+    """``rows`` (an approximate index's candidates; -1: none) ordered by exact cosine of their ``templates``
+    to ``query``, the -1 last."""
+    scores = normalise(templates) @ normalise(query)[0]
+    scores = np.where(rows >= 0, scores, -np.inf)
+    return rows[np.argsort(-scores, kind="stable")]
 
 
 def _exact_top(

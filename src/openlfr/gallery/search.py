@@ -127,7 +127,7 @@ def search_faces(
     queries = np.stack([f.template.vector for f in faces])
     scoring = gallery.scoring
     fetch = k + OVERFETCH if scoring is None else max(gallery_scoring.RESCORE_N, 4 * k) + OVERFETCH
-    scores, rows = gallery.index.search(queries, fetch)
+    scores, rows = gallery.search(queries, fetch)
     live = gallery.records.live(int(r) for r in rows.ravel() if r >= 0)
     out = []
     for i, (face, srow, rrow) in enumerate(zip(faces, scores, rows, strict=True)):

@@ -10,13 +10,17 @@ samples of the same distribution (a probe is not a gallery member). For each siz
   and the nprobe that ``openlfr.gallery.index.tune_nprobe`` picks (what a gallery records);
 - ``ivfpq``: ``IndexIVFPQ`` (32 sub-quantisers of 8 bits: 32 bytes a vector), re-ranked exactly over
   the top 100 by ``IndexRefineFlat`` would need the flat vectors again, so it is reported bare;
+- ``ivf_sq8``: the gallery's kind past ``compact_limit``, built by ``GalleryIndex.build`` (nlist 4 sqrt(N),
+  8-bit codes, nprobe tuned on recall after re-ranking) and searched as ``Gallery.search`` does: its top
+  100 re-ranked by exact cosine (the templates from memory here; a gallery decrypts them from its records);
 - ``hnsw``: ``IndexHNSWFlat`` (M 32), for comparison only (FAISS cannot remove from it).
 
 Query time is the median over single queries with FAISS on one thread; memory is the serialised
 index's size (what the gallery's index file holds, before encryption). Recall@k is the share of exact
 search's top k that the index returns in its top k.
 
-Usage: python bench/gallery.py --sizes 100000 1000000 [--kinds flat ivf ivfpq hnsw] [--real 3000]
+Usage: python bench/gallery.py --sizes 100000 1000000 [--kinds flat ivf ivf_sq8 ivfpq hnsw] [--real 3000]
+       python bench/gallery.py --sizes 10000000 --kinds ivf_sq8 --real 2000     # the 1e7 run (~12 GB)
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ import faiss
 import numpy as np
 from numpy.typing import NDArray
 
-from openlfr.gallery.index import NPROBE_LADDER, tune_nprobe
+from openlfr.gallery.index import NPROBE_LADDER, RERANK, GalleryIndex, exact_order, tune_nprobe
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 QUERIES = 1000
@@ -71,11 +75,11 @@ def sampler(real: NDArray[np.float32], seed: int = 0) -> Any:
     return sample
 
 
-def query_ms(index: Any, queries: NDArray[np.float32], k: int = 10) -> float:
+def query_ms(index: Any, queries: NDArray[np.float32], k: int = 10, reps: int = 300) -> float:
     """Median ms of single queries, FAISS on one thread (builds use every core)."""
     faiss.omp_set_num_threads(1)
     times = []
-    for q in queries[:300]:
+    for q in queries[:reps]:
         t = time.perf_counter()
         index.search(q[None, :], k)
         times.append((time.perf_counter() - t) * 1000)
@@ -88,19 +92,64 @@ def recall(truth: NDArray[np.int64], found: NDArray[np.int64], k: int) -> float:
     return hits / (len(truth) * k)
 
 
-def measure(name: str, index: Any, build_s: float, queries: NDArray[np.float32], truth: NDArray[np.int64]) -> dict:
+def measure(
+    name: str,
+    index: Any,
+    build_s: float,
+    queries: NDArray[np.float32],
+    truth: NDArray[np.int64],
+    index_mb: float | None = None,
+) -> dict:
     """One row of results, printed as soon as it is measured."""
     _, found = index.search(queries, 10)
     row = {
         "kind": name,
         "build_s": round(build_s, 1),
-        "index_mb": round(len(faiss.serialize_index(index)) / 2**20, 1),
-        "query_ms": round(query_ms(index, queries), 3),
+        "index_mb": round(index_mb if index_mb is not None else len(faiss.serialize_index(index)) / 2**20, 1),
+        "query_ms": round(query_ms(index, queries, reps=30 if name == "flat" else 300), 3),
         "recall@1": round(recall(truth, found, 1), 4),
         "recall@10": round(recall(truth, found, 10), 4),
     }
     print(json.dumps(row), flush=True)
     return row
+
+
+class Reranked:
+    """An ivf_sq8 index searched as ``Gallery.search`` does: its top ``RERANK`` by the 8-bit codes, re-ranked
+    by exact cosine on the templates (here from memory; a gallery reads those 100 from its records)."""
+
+    def __init__(self, index: GalleryIndex, vectors: NDArray[np.float32]) -> None:
+        self.index, self.vectors = index, vectors
+
+    def search(self, queries: NDArray[np.float32], k: int) -> tuple[None, NDArray[np.int64]]:
+        _, rows = self.index.faiss_index.search(queries, max(k, RERANK))
+        return None, np.stack([exact_order(q, r, self.vectors[r])[:k] for q, r in zip(queries, rows, strict=True)])
+
+
+def measure_sq8(n: int, gallery: NDArray[np.float32], queries: NDArray[np.float32], truth: NDArray[np.int64]) -> list:
+    t = time.perf_counter()
+    built = GalleryIndex.build(np.arange(n, dtype=np.int64), gallery, exact_limit=1, compact_limit=1)
+    build = time.perf_counter() - t
+    p = built.params
+    own = p.measured_recall10 or 0.0
+    print(f"ivf_sq8 built in {build:.0f} s: nlist {p.nlist}, nprobe {p.nprobe} (own recall@10 {own:.4f})", flush=True)
+    rows = []
+    ladder = [x for x in NPROBE_LADDER if x <= p.nlist]
+    at = ladder.index(p.nprobe)
+    for nprobe in ladder[max(0, at - 2) : at + 2]:
+        built.faiss_index.nprobe = nprobe
+        mb = len(faiss.serialize_index(built.faiss_index)) / 2**20
+        row = measure(
+            f"ivf_sq8 nlist={p.nlist} nprobe={nprobe} + exact re-rank of {RERANK}",
+            Reranked(built, gallery),
+            build,
+            queries,
+            truth,
+            mb,
+        )
+        row["tuned"] = nprobe == p.nprobe
+        rows.append({"n": n, **row})
+    return rows
 
 
 def run_size(n: int, kinds: list[str], sample: Any) -> list[dict]:
@@ -109,13 +158,16 @@ def run_size(n: int, kinds: list[str], sample: Any) -> list[dict]:
     dim = gallery.shape[1]
     rows = []
     t = time.perf_counter()
-    flat = faiss.IndexFlatIP(dim)
-    flat.add(gallery)
-    build = time.perf_counter() - t
-    _, truth = flat.search(queries, 10)
+    _, truth = faiss.knn(queries, gallery, 10, metric=faiss.METRIC_INNER_PRODUCT)  # blocked: no second copy
+    print(f"n={n}: exact top-10 of {QUERIES} queries in {time.perf_counter() - t:.0f} s", flush=True)
     if "flat" in kinds:
-        rows.append({"n": n, **measure("flat", flat, build, queries, truth)})
-    del flat
+        t = time.perf_counter()
+        flat = faiss.IndexFlatIP(dim)
+        flat.add(gallery)
+        rows.append({"n": n, **measure("flat", flat, time.perf_counter() - t, queries, truth)})
+        del flat
+    if "ivf_sq8" in kinds:
+        rows.extend(measure_sq8(n, gallery, queries, truth))
     nlist = max(16, int(4 * np.sqrt(n)))
     rng = np.random.default_rng(1)
     train = gallery[rng.choice(n, min(n, 64 * nlist), replace=False)]

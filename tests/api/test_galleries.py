@@ -3,42 +3,11 @@ required and audited as who asked (real server, real store, real faces)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from pydantic import SecretStr
-
-from openlfr.analysis import FaceAnalyzer
 from openlfr.auth.roles import Role
-from openlfr.config import ApiConfig, Settings, StoreConfig
 from openlfr.gallery.gallery import Gallery
-from openlfr.gallery.importer import import_items, iter_source
-from openlfr.store.crypto import generate_key
-from openlfr.store.db import Store
-from serving import ServedApp, serve
-
-
-@pytest.fixture
-def offering(tmp_path: Path, demo: Path) -> Iterator[ServedApp]:
-    """A server (SQLite) offering one gallery, "custody", of the two demo portraits."""
-    store_config = StoreConfig(data_dir=tmp_path / "lfr-data", key=SecretStr(generate_key()))
-    settings = Settings(store=store_config, api=ApiConfig(cookie_secure=False, gallery_dir=tmp_path / "galleries"))
-    people = tmp_path / "people"
-    for name in ("obama", "biden"):
-        (people / name).mkdir(parents=True)
-        (people / name / f"{name}.jpg").symlink_to(demo / "watchlist" / f"{name}.jpg")
-    gallery = Gallery.create(tmp_path / "galleries" / "custody", store_config, FaceAnalyzer(settings).embedder.identity)
-    report = import_items(gallery, iter_source(people), settings, workers=1)
-    assert report.added == 2
-    gallery.close()
-    (tmp_path / "galleries" / "not-a-gallery").mkdir()
-    store = Store.open(store_config)
-    try:
-        with serve(settings, store) as app:
-            yield app
-    finally:
-        store.close()
+from serving import ServedApp
 
 
 def test_search_by_role_reason_required_and_audited_as_who_asked(offering: ServedApp, demo: Path) -> None:

@@ -18,6 +18,7 @@ import httpx
 import uvicorn
 
 from openlfr.api.app import create_app
+from openlfr.api.deps import ApiContext
 from openlfr.auth.roles import Role
 from openlfr.auth.users import Users
 from openlfr.config import Settings
@@ -40,6 +41,12 @@ class ServedApp:
     url: str
     server: uvicorn.Server
     thread: threading.Thread
+
+    @property
+    def ctx(self) -> ApiContext:
+        """The app's services, for a test that looks inside (the galleries it holds open)."""
+        ctx: ApiContext = self.server.config.app.state.ctx
+        return ctx
 
     def add_user(self, username: str, role: Role) -> str:
         Users(self.store, self.settings.api).add(username, role, PASSWORD, "local:test")

@@ -3,42 +3,13 @@ required and audited as who asked (real server, real store, real faces)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
-import pytest
-from pydantic import SecretStr
-
-from openlfr.analysis import FaceAnalyzer
 from openlfr.auth.roles import Role
-from openlfr.config import ApiConfig, Settings, StoreConfig
 from openlfr.gallery.gallery import Gallery
-from openlfr.gallery.importer import import_items, iter_source
-from openlfr.store.crypto import generate_key
-from openlfr.store.db import Store
-from serving import ServedApp, serve
-
-
-@pytest.fixture
-def offering(tmp_path: Path, demo: Path) -> Iterator[ServedApp]:
-    """A server (SQLite) offering one gallery, "custody", of the two demo portraits."""
-    store_config = StoreConfig(data_dir=tmp_path / "lfr-data", key=SecretStr(generate_key()))
-    settings = Settings(store=store_config, api=ApiConfig(cookie_secure=False, gallery_dir=tmp_path / "galleries"))
-    people = tmp_path / "people"
-    for name in ("obama", "biden"):
-        (people / name).mkdir(parents=True)
-        (people / name / f"{name}.jpg").symlink_to(demo / "watchlist" / f"{name}.jpg")
-    gallery = Gallery.create(tmp_path / "galleries" / "custody", store_config, FaceAnalyzer(settings).embedder.identity)
-    report = import_items(gallery, iter_source(people), settings, workers=1)
-    assert report.added == 2
-    gallery.close()
-    (tmp_path / "galleries" / "not-a-gallery").mkdir()
-    store = Store.open(store_config)
-    try:
-        with serve(settings, store) as app:
-            yield app
-    finally:
-        store.close()
+from serving import ServedApp
 
 
 def test_search_by_role_reason_required_and_audited_as_who_asked(offering: ServedApp, demo: Path) -> None:
@@ -82,3 +53,41 @@ def test_search_by_role_reason_required_and_audited_as_who_asked(offering: Serve
     [info] = listed.json()
     assert info["records"] == 2 and info["audit_ok"] and info["index"]["kind"] == "flat"
     assert eng.get("/api/v1/galleries").status_code == 403
+
+
+def _subjects(body: dict[str, Any]) -> set[str]:
+    return {c["subject_id"] for face in body["results"][0]["faces"] for c in face["candidates"]}
+
+
+def test_searches_share_one_open_gallery_and_see_a_removal_made_by_another_handle(
+    offering: ServedApp, demo: Path
+) -> None:
+    offering.add_user("operator", Role.OPERATOR)
+    url = "/api/v1/galleries/custody/search"
+    files = {"image": ("probe.jpg", (demo / "probes" / "obama_congress_2009.jpg").read_bytes(), "image/jpeg")}
+    data = {"reason": "case 42: photo from the investigation", "top": "2"}
+    held = offering.ctx.galleries
+
+    def search() -> dict[str, Any]:
+        r = offering.client("operator").post(url, files=files, data=data)
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()
+        return body
+
+    with ThreadPoolExecutor(4) as pool:  # at once, from the server's worker threads
+        bodies = list(pool.map(lambda _: search(), range(4)))
+    assert all(_subjects(b) == _subjects(bodies[0]) and "obama" in _subjects(b) for b in bodies)
+    assert held.opened == 1, "the searches opened the gallery again"
+
+    # As `lfr gallery remove` does, from another process: its own handle removes obama's record.
+    other = Gallery.open(offering.settings.api.gallery_dir / "custody", offering.settings.store)  # type: ignore[operator]
+    faces = bodies[0]["results"][0]["faces"]
+    obama = sorted({c["record_id"] for face in faces for c in face["candidates"] if c["subject_id"] == "obama"})
+    assert other.remove(obama, "test: removed while the service holds the gallery open") == 1
+    other.close()
+
+    after = search()
+    assert "obama" not in _subjects(after) and after["size"] == 1, after
+    assert held.opened == 2, "the changed gallery was not opened again"
+    search()
+    assert held.opened == 2

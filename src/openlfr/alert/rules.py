@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import dataclass
 
 import cv2
 
 from openlfr.match.watchlist import Watchlist
 from openlfr.track.shots import Shot
-from openlfr.types import Alert, Match, RGBImage, Track
+from openlfr.types import Alert, BoundingBox, Match, RGBImage, Track
 
 
 class AlertGate:
@@ -34,11 +35,30 @@ class AlertGate:
         return True
 
 
-def make_alert(camera_id: str, track: Track, shot: Shot, match: Match, watchlist: Watchlist) -> Alert:
-    """The alert for ``match`` of ``track``, with the probe crop and the matched enrolment face."""
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """The moment of a track that raised an alert: where the face was in its frame, its crop (JPEG), and
+    when the frame was taken (``captured_mono`` on this process's monotonic clock)."""
+
+    box: BoundingBox
+    probe_jpeg: bytes
+    frame_pts: float
+    captured_wall: float
+    captured_mono: float
+
+    @classmethod
+    def of(cls, shot: Shot) -> Sighting:
+        return cls(shot.face.detection.box, jpeg(shot.crop), shot.frame_pts, shot.captured_wall, shot.captured_mono)
+
+
+def make_alert(
+    camera_id: str, track: Track, match: Match, watchlist: Watchlist, seen: Sighting, alert_id: str | None = None
+) -> Alert:
+    """The alert for ``match`` of ``track`` as ``seen``, with the matched enrolment face; its id is
+    ``alert_id`` where the caller derives one (a cluster's, stored once), else a new random one."""
     subject = watchlist.subjects[match.subject_id]
     return Alert(
-        alert_id=uuid.uuid4().hex,
+        alert_id=uuid.uuid4().hex if alert_id is None else alert_id,
         camera_id=camera_id,
         track_id=track.track_id,
         watchlist=watchlist.name,
@@ -47,14 +67,14 @@ def make_alert(camera_id: str, track: Track, shot: Shot, match: Match, watchlist
         category=subject.category,
         score=match.score,
         threshold=match.threshold,
-        box=shot.face.detection.box,
-        probe_jpeg=jpeg(shot.crop),
+        box=seen.box,
+        probe_jpeg=seen.probe_jpeg,
         watchlist_jpeg=watchlist.faces.get(match.template_id),
         first_seen_wall=track.first_seen_wall,
         first_seen_pts=track.first_seen_pts,
-        frame_pts=shot.frame_pts,
-        frame_captured_wall=shot.captured_wall,
-        frame_captured_mono=shot.captured_mono,
+        frame_pts=seen.frame_pts,
+        frame_captured_wall=seen.captured_wall,
+        frame_captured_mono=seen.captured_mono,
         raised_wall=time.time(),
         frames=track.frames,
         uncalibrated=watchlist.calibration_problem() is not None,

@@ -1,7 +1,8 @@
 """The service's app, built in order: a reader sees what starts, and in what order, in ten lines.
 
 ``create_app(settings, store)`` returns the FastAPI app; its lifespan starts the alert feed and
-resumes the deployments that were live, and on the way down stops every camera and closes the store.
+resumes the deployments that were live, and on the way down stops every camera, closes the galleries
+it held open and closes the store.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from fastapi.responses import JSONResponse
 from openlfr.api import errors
 from openlfr.api.deps import ApiContext, authorise
 from openlfr.api.feed import AlertFeed
+from openlfr.api.gallery_cache import OpenGalleries
 from openlfr.api.limits import RateLimiter
 from openlfr.api.routes import alerts, auth, deployments, edge, galleries, health, public, records, search, users
 from openlfr.auth.sessions import WebSessions
@@ -69,6 +71,7 @@ def build_context(settings: Settings, store: Store) -> ApiContext:
         limiter=RateLimiter(api.requests_per_minute, "requests"),
         login_limiter=RateLimiter(api.login_attempts_per_minute, "login attempts from this address"),
         edge=EdgeMatching(deployments, alerts, settings),
+        galleries=OpenGalleries(settings.store),
     )
 
 
@@ -87,6 +90,7 @@ def create_app(settings: Settings, store: Store, *, resume: bool = True, close_s
         finally:
             await ctx.feed.stop()
             await anyio.to_thread.run_sync(ctx.runner.shutdown)
+            await anyio.to_thread.run_sync(ctx.galleries.close)
             if close_store:
                 store.close()
 

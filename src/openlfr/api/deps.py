@@ -19,6 +19,7 @@ from fastapi.routing import APIRoute
 from openlfr.analysis import FaceAnalyzer
 from openlfr.api import access
 from openlfr.api.feed import AlertFeed
+from openlfr.api.gallery_cache import OpenGalleries
 from openlfr.api.limits import RateLimiter
 from openlfr.auth.principal import Principal
 from openlfr.auth.sessions import WebSessions
@@ -53,6 +54,7 @@ class ApiContext:
     limiter: RateLimiter
     login_limiter: RateLimiter
     edge: EdgeMatching
+    galleries: OpenGalleries
     _analyzer: FaceAnalyzer | None = None
 
     def analyzer(self) -> FaceAnalyzer:

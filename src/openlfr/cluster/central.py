@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from openlfr.alert.rules import AlertGate
+from openlfr.alert.rules import AlertGate, Sighting, make_alert
 from openlfr.cluster.messages import TrackTemplates
 from openlfr.match import matcher
 from openlfr.match.watchlist import Watchlist
@@ -71,29 +71,8 @@ class CentralMatching:
 
 
 def alert_for(ident: str, message: TrackTemplates, match: Match, watchlist: Watchlist) -> Alert:
-    """The alert for ``match`` of the message's track (``alert.rules.make_alert``, from the message)."""
-    subject = watchlist.subjects[match.subject_id]
-    track = message.track
-    return Alert(
-        alert_id=ident,
-        camera_id=message.camera_id,
-        track_id=track.track_id,
-        watchlist=watchlist.name,
-        subject_id=subject.subject_id,
-        display_name=subject.display_name,
-        category=subject.category,
-        score=match.score,
-        threshold=match.threshold,
-        box=message.box,
-        probe_jpeg=message.crop_jpeg,
-        watchlist_jpeg=watchlist.faces.get(match.template_id),
-        first_seen_wall=track.first_seen_wall,
-        first_seen_pts=track.first_seen_pts,
-        frame_pts=message.frame_pts,
-        frame_captured_wall=message.captured_wall,
-        # The node's monotonic clock is not this process's: latency is measured from the wall clock here.
-        frame_captured_mono=time.monotonic() - (time.time() - message.captured_wall),
-        raised_wall=time.time(),
-        frames=track.frames,
-        uncalibrated=watchlist.calibration_problem() is not None,
-    )
+    """The alert ``ident`` for ``match`` of the message's track (``alert.rules.make_alert``, from the message)."""
+    # The node's monotonic clock is not this process's: latency is measured from the wall clock here.
+    mono = time.monotonic() - (time.time() - message.captured_wall)
+    seen = Sighting(message.box, message.crop_jpeg, message.frame_pts, message.captured_wall, mono)
+    return make_alert(message.camera_id, message.track, match, watchlist, seen, alert_id=ident)

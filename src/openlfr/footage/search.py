@@ -8,13 +8,13 @@ above the folder's threshold are listed (``everything`` lists the top ones below
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from openlfr.analysis import FaceAnalyzer
 from openlfr.footage.store import threshold_of
 from openlfr.gallery.gallery import Gallery
-from openlfr.gallery.search import search_probes
+from openlfr.gallery.search import Candidate, ProbeFace, faces_json, search_probes
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,12 +46,7 @@ class FootageResult:
     error: str | None = None
 
     def to_json(self) -> dict[str, object]:
-        out = asdict(self)
-        for face in out["faces"]:
-            face.pop("thumb")
-            for a in face["appearances"]:
-                a.pop("row_id")
-        return out
+        return faces_json(self, "appearances")
 
 
 def search_footage(
@@ -62,29 +57,27 @@ def search_footage(
     top: int = 50,
     everything: bool = False,
 ) -> list[FootageResult]:
+    """The appearances of each probe's faces: the folder's gallery search, each candidate track read back
+    with its camera, video and time span; only those at or above the threshold unless ``everything``."""
     threshold = threshold_of(footage)
-    out = []
-    for result in search_probes(footage, analyzer, probes, top, reason, threshold):
-        faces = []
-        for face in result.faces:
-            found: list[Appearance] = []
-            for c in face.candidates:
-                if not (everything or c.above_threshold):
-                    continue
-                f = footage.records.fields(c.row_id)
-                found.append(
-                    Appearance(
-                        len(found) + 1,
-                        c.score,
-                        str(f.get("camera", "")),
-                        str(f.get("video", "")),
-                        float(str(f.get("start_s", 0.0))),
-                        float(str(f.get("end_s", 0.0))),
-                        c.record_id,
-                        bool(c.above_threshold),
-                        c.row_id,
-                    )
-                )
-            faces.append(FaceAppearances(face.index, face.box, found, face.thumb))
-        out.append(FootageResult(result.source, threshold, faces, result.error))
-    return out
+    results = search_probes(footage, analyzer, probes, top, reason, threshold, below=everything)
+    return [FootageResult(r.source, threshold, [_appearances(footage, f) for f in r.faces], r.error) for r in results]
+
+
+def _appearances(footage: Gallery, face: ProbeFace) -> FaceAppearances:
+    return FaceAppearances(face.index, face.box, [_appearance(footage, c) for c in face.candidates], face.thumb)
+
+
+def _appearance(footage: Gallery, c: Candidate) -> Appearance:
+    f = footage.records.fields(c.row_id)
+    return Appearance(
+        c.rank,
+        c.score,
+        str(f.get("camera", "")),
+        str(f.get("video", "")),
+        float(str(f.get("start_s", 0.0))),
+        float(str(f.get("end_s", 0.0))),
+        c.record_id,
+        bool(c.above_threshold),
+        c.row_id,
+    )

@@ -49,14 +49,14 @@ class GalleryInfo:
 class Gallery:
     """An open gallery: its records (``records``), its index (``index``), its embedder identity."""
 
-    def __init__(self, path: Path, cipher: Cipher, meta: dict[str, object]) -> None:
+    def __init__(self, path: Path, cipher: Cipher, meta: dict[str, object], any_thread: bool = False) -> None:
         self.path = path
         self.meta = meta
         self.gallery_id = str(meta["gallery_id"])
         self.embedder = str(meta["embedder"])
         self.dimension = int(str(meta["dimension"]))
         self._cipher = cipher
-        self.records = RecordStore(path / RECORDS_FILE, cipher, self.gallery_id)
+        self.records = RecordStore(path / RECORDS_FILE, cipher, self.gallery_id, any_thread)
         self.index = self._load_index()
         self._scoring: Scoring | None = None
 
@@ -97,8 +97,9 @@ class Gallery:
         return gallery
 
     @classmethod
-    def open(cls, path: Path, store: StoreConfig, embedder: str | None = None) -> Gallery:
-        """Open the gallery at ``path``; with ``embedder``, refuse one made by another embedder."""
+    def open(cls, path: Path, store: StoreConfig, embedder: str | None = None, any_thread: bool = False) -> Gallery:
+        """Open the gallery at ``path``; with ``embedder``, refuse one made by another embedder.
+        ``any_thread``: for a service that keeps it open, used by one thread at a time (``RecordStore``)."""
         try:
             meta = json.loads((path / META_FILE).read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
@@ -107,15 +108,12 @@ class Gallery:
             raise GalleryError(f"cannot read {path / META_FILE}: {exc}") from exc
         if meta.get("format") != FORMAT:
             raise GalleryError(f"{path} is a gallery of format {meta.get('format')}; this openlfr reads {FORMAT}")
-        if embedder is not None and meta["embedder"] != embedder:
-            raise GalleryEmbedderError(
-                f"gallery {path} was made by embedder {meta['embedder']}; the settings give {embedder} "
-                "(set [embedder] to the gallery's, or import into a new gallery)"
-            )
+        if embedder is not None:
+            refuse_other_embedder(path, str(meta["embedder"]), embedder)
         cipher = Cipher(load_key(store))
         if meta.get("key_id") != cipher.key_id:
             raise StoreKeyError(f"gallery {path} was made with another key (key id {meta.get('key_id')})")
-        gallery = cls(path, cipher, meta)
+        gallery = cls(path, cipher, meta, any_thread)
         gallery.sync()
         return gallery
 
@@ -269,6 +267,15 @@ class Gallery:
             audit_entries=entries,
             audit_ok=ok,
             normalisation=json.loads(raw) if (raw := self.records.get_meta("normalisation")) else None,
+        )
+
+
+def refuse_other_embedder(path: Path, made_by: str, embedder: str) -> None:
+    """``GalleryEmbedderError`` unless the gallery at ``path``, made by ``made_by``, is ``embedder``'s."""
+    if made_by != embedder:
+        raise GalleryEmbedderError(
+            f"gallery {path} was made by embedder {made_by}; the settings give {embedder} "
+            "(set [embedder] to the gallery's, or import into a new gallery)"
         )
 
 

@@ -71,13 +71,15 @@ class NewRecord:
 class RecordStore:
     """The records of one gallery, encrypted with ``cipher`` and bound to ``gallery_id``."""
 
-    def __init__(self, path: Path, cipher: Cipher, gallery_id: str) -> None:
+    def __init__(self, path: Path, cipher: Cipher, gallery_id: str, any_thread: bool = False) -> None:
+        """``any_thread``: usable from threads other than the one that opened it, one at a time (its user
+        serialises the calls: one SQLite connection cannot carry two threads' transactions at once)."""
         self.path = path
         self._cipher = cipher
         self._gid = gallery_id
         self._mac = cipher.derive(f"gallery-lookup:{gallery_id}")
         try:
-            self._db = sqlite3.connect(path, isolation_level=None)
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=not any_thread)
             self._db.execute("PRAGMA journal_mode=DELETE")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA secure_delete=ON")

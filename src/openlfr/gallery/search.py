@@ -14,6 +14,7 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,6 +24,9 @@ from openlfr.gallery import scoring as gallery_scoring
 from openlfr.gallery.gallery import Gallery
 from openlfr.gallery.importer import thumbnail
 from openlfr.types import AnalyzedFace, RGBImage
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 OVERFETCH = 8
 """Extra hits asked of the index per face, so that a row removed since cannot shorten the list."""
@@ -59,12 +63,18 @@ class ProbeResult:
 
     def to_json(self) -> dict[str, object]:
         """One line of ``lfr gallery search --format jsonl`` (``lfr search``'s shape; thumbnails left out)."""
-        out = asdict(self)
-        for face in out["faces"]:
-            face.pop("thumb")
-            for cand in face["candidates"]:
-                cand.pop("row_id")
-        return out
+        return faces_json(self, "candidates")
+
+
+def faces_json(result: DataclassInstance, candidates: str) -> dict[str, object]:
+    """A search result (a dataclass with ``faces``, each with a list named ``candidates``) as JSON: the
+    faces' thumbnails and the candidates' row ids (internal to the gallery) left out."""
+    out = asdict(result)
+    for face in out["faces"]:
+        face.pop("thumb")
+        for cand in face[candidates]:
+            cand.pop("row_id")
+    return out
 
 
 def search_probes(
@@ -74,11 +84,13 @@ def search_probes(
     k: int,
     reason: str,
     threshold: float | None = None,
+    below: bool = True,
 ) -> Iterator[ProbeResult]:
-    """The candidates of every face of every probe; the search is audited first (reason required)."""
+    """The candidates of every face of every probe; the search is audited first (reason required).
+    ``below=False`` leaves out the candidates under ``threshold`` (of each face's top ``k``)."""
     audit_search(gallery, analyzer, reason, k, threshold, [_sha(p) for p in probes])
     for path in probes:
-        yield search_probe(gallery, analyzer, path, k, threshold)
+        yield search_probe(gallery, analyzer, path, k, threshold, below)
 
 
 def audit_search(
@@ -108,7 +120,7 @@ def audit_search(
 
 
 def search_probe(
-    gallery: Gallery, analyzer: FaceAnalyzer, path: Path, k: int, threshold: float | None = None
+    gallery: Gallery, analyzer: FaceAnalyzer, path: Path, k: int, threshold: float | None = None, below: bool = True
 ) -> ProbeResult:
     try:
         image = analyzer.load(path)
@@ -117,13 +129,19 @@ def search_probe(
     faces = analyzer.analyze(image)
     if not faces:
         return ProbeResult(str(path))
-    return ProbeResult(str(path), faces=search_faces(gallery, image, faces, k, threshold))
+    return ProbeResult(str(path), faces=search_faces(gallery, image, faces, k, threshold, below))
 
 
 def search_faces(
-    gallery: Gallery, image: RGBImage, faces: list[AnalyzedFace], k: int, threshold: float | None = None
+    gallery: Gallery,
+    image: RGBImage,
+    faces: list[AnalyzedFace],
+    k: int,
+    threshold: float | None = None,
+    below: bool = True,
 ) -> list[ProbeFace]:
-    """Each analysed face of ``image`` with its top ``k`` live candidates (re-scored if normalised)."""
+    """Each analysed face of ``image`` with its top ``k`` live candidates (re-scored if normalised); with
+    ``below=False`` and a ``threshold``, only those of them at or above it, ranked 1, 2, ... among them."""
     queries = np.stack([f.template.vector for f in faces])
     scoring = gallery.scoring
     fetch = k + OVERFETCH if scoring is None else max(gallery_scoring.RESCORE_N, 4 * k) + OVERFETCH
@@ -137,9 +155,11 @@ def search_faces(
         if scoring is not None:
             again = gallery_scoring.rescore(scoring, queries[i], found, gallery.records.vectors_of(found))
             found, cosine, ranked = again.rows, again.cosine, again.similarity
+        top = zip(found[:k], ranked[:k], cosine[:k], strict=True)
+        kept = [t for t in top if below or threshold is None or t[1] >= threshold]
         cands = [
             _candidate(gallery, rank, int(row), float(score), float(cos), threshold)
-            for rank, (row, score, cos) in enumerate(zip(found[:k], ranked[:k], cosine[:k], strict=True), start=1)
+            for rank, (row, score, cos) in enumerate(kept, start=1)
         ]
         box = face.detection.box.as_ints()
         out.append(ProbeFace(i + 1, box, round(face.quality.score, 3), cands, thumbnail(image, face)))

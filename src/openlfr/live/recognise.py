@@ -15,7 +15,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Protocol
 
-from openlfr.alert.rules import AlertGate, make_alert
+from openlfr.alert.rules import AlertGate, Sighting, make_alert
 from openlfr.embed.service import Embedding
 from openlfr.match import matcher
 from openlfr.match.watchlist import Watchlist
@@ -78,4 +78,4 @@ class LocalRecogniser:
         if best is None or not self._gate.admit(best.subject_id, shot.frame_pts, book.alerted):
             return None
         book.alerted.add(best.subject_id)
-        return make_alert(self.camera_id, track, shot, best, self.watchlist)
+        return make_alert(self.camera_id, track, best, self.watchlist, Sighting.of(shot))

@@ -13,11 +13,11 @@ import anyio.to_thread
 from fastapi import APIRouter, File, Form, UploadFile
 
 from openlfr.api.deps import ContextDep, PrincipalDep
-from openlfr.errors import GalleryNotFoundError, RequestLimitError
-from openlfr.gallery.gallery import META_FILE, Gallery, GalleryInfo
+from openlfr.api.uploads import read_photo
+from openlfr.errors import GalleryNotFoundError
+from openlfr.gallery.gallery import META_FILE, GalleryInfo
 from openlfr.gallery.search import ProbeResult, audit_search, search_faces
 from openlfr.gallery.views import GallerySearchRequest, GallerySearchResponse, ProbeView
-from openlfr.ingest.images import decode_image
 from openlfr.store import audit
 from openlfr.store.audit import AuditAction
 
@@ -45,11 +45,8 @@ async def list_galleries(ctx: ContextDep) -> list[GalleryInfo]:
     def work() -> list[GalleryInfo]:
         out = []
         for name in _offered(ctx.settings.api.gallery_dir):
-            gallery = Gallery.open(_path(ctx.settings.api.gallery_dir, name), ctx.settings.store)
-            try:
+            with ctx.galleries.use(_path(ctx.settings.api.gallery_dir, name)) as gallery:
                 out.append(gallery.info())
-            finally:
-                gallery.close()
         return out
 
     return await anyio.to_thread.run_sync(work)
@@ -68,37 +65,31 @@ async def search_gallery(
     """Every face of the photo with its top gallery candidates: for review by a trained person, no match."""
     request = GallerySearchRequest(reason=reason, top=top, threshold=threshold)
     path = _path(ctx.settings.api.gallery_dir, gallery)
-    limit = ctx.settings.api.max_upload_bytes
-    data = await image.read(limit + 1)
-    if len(data) > limit:
-        raise RequestLimitError(f"the image is larger than {limit} bytes")
-    name = Path(image.filename or "upload").name
+    photo = await read_photo(image, ctx.settings)
 
     def work() -> GallerySearchResponse:
-        picture = decode_image(data, name, max_pixels=ctx.settings.images.max_pixels)
+        picture = photo.decode(ctx.settings)
         analyzer = ctx.analyzer()
-        opened = Gallery.open(path, ctx.settings.store, analyzer.embedder.identity)
-        try:
-            sha = hashlib.sha256(data).hexdigest()
+        embedder, sha = analyzer.embedder.identity, hashlib.sha256(photo.data).hexdigest()
+        with ctx.galleries.use(path, embedder) as opened:  # held open across requests (api.gallery_cache)
             audit_search(opened, analyzer, request.reason, request.top, request.threshold, [sha], who.actor)
-            faces = analyzer.analyze(picture)
+        faces = analyzer.analyze(picture)  # the slow part, while other requests use the gallery
+        with ctx.galleries.use(path, embedder) as opened:
             found = search_faces(opened, picture, faces, request.top, request.threshold) if faces else []
-            with ctx.store.session() as s:
-                audit.record(
-                    s,
-                    who.actor,
-                    AuditAction.SEARCH,
-                    target=f"gallery {gallery}",
-                    details={"reason": request.reason.strip()[:500], "faces": len(found), "top": request.top},
-                )
-            scoring = opened.scoring
-            return GallerySearchResponse(
-                gallery=gallery,
-                size=opened.records.count(),
-                scoring="cosine" if scoring is None else scoring.signature,
-                results=[ProbeView.of(ProbeResult(name, faces=found))],
+            size, scoring = opened.records.count(), opened.scoring
+        with ctx.store.session() as s:
+            audit.record(
+                s,
+                who.actor,
+                AuditAction.SEARCH,
+                target=f"gallery {gallery}",
+                details={"reason": request.reason.strip()[:500], "faces": len(found), "top": request.top},
             )
-        finally:
-            opened.close()
+        return GallerySearchResponse(
+            gallery=gallery,
+            size=size,
+            scoring="cosine" if scoring is None else scoring.signature,
+            results=[ProbeView.of(ProbeResult(photo.name, faces=found))],
+        )
 
     return await anyio.to_thread.run_sync(work)

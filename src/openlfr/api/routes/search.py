@@ -11,8 +11,7 @@ import anyio.to_thread
 from fastapi import APIRouter, File, Form, UploadFile
 
 from openlfr.api.deps import ContextDep, PrincipalDep
-from openlfr.errors import RequestLimitError
-from openlfr.ingest.images import decode_image
+from openlfr.api.uploads import read_photo
 from openlfr.search.stills import ImageResult, search_image
 from openlfr.store import audit
 from openlfr.store.audit import AuditAction
@@ -30,16 +29,12 @@ async def search(
     top: Annotated[int, Form(ge=1, le=50)] = 5,
 ) -> ImageResult:
     """Every face of the photo with its top candidates: candidates for review by a trained person."""
-    limit = ctx.settings.api.max_upload_bytes
-    data = await image.read(limit + 1)
-    if len(data) > limit:
-        raise RequestLimitError(f"the image is larger than {limit} bytes")
-    name = Path(image.filename or "upload").name
+    photo = await read_photo(image, ctx.settings)
 
     def work() -> ImageResult:
-        picture = decode_image(data, name, max_pixels=ctx.settings.images.max_pixels)
+        picture = photo.decode(ctx.settings)
         watchlist = ctx.deployments.watchlist(deployment_id)  # only a live deployment's
-        result = search_image(picture, Path(name), ctx.analyzer(), watchlist, k=top)
+        result = search_image(picture, Path(photo.name), ctx.analyzer(), watchlist, k=top)
         with ctx.store.session() as s:
             audit.record(
                 s,

@@ -39,9 +39,9 @@ from pathlib import Path
 
 import av
 import psutil
-from _signing import throwaway_signing_key
 
 import openlfr
+from _signing import throwaway_signing_key
 from openlfr.types import Alert
 
 ROOT = Path(__file__).resolve().parents[1]

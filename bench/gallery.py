@@ -206,6 +206,54 @@ def run_size(n: int, kinds: list[str], sample: Any) -> list[dict]:
     return rows
 
 
+def real_faces(path: Path, config: Path | None) -> list[dict]:
+    """Rank-1 and rank-10 hit rates on real faces, exact search against each index kind forced at this size.
+
+    ``path`` is a gallery made by ``lfr gallery import`` (e.g. of LFW, FairFace and UTKFace, as
+    tests/gallery/test_import.py's 15k manifest: LFW subjects by name, every other image its own subject).
+    For each subject with two or more records, the first (by record id) stays in the gallery (the mate) and
+    the second is the probe; their other records leave; everyone else is a distractor."""
+    from openlfr.config import load_settings
+    from openlfr.gallery.gallery import Gallery
+
+    gallery = Gallery.open(path, load_settings(config).store)
+    ids, vecs = (np.concatenate(part) for part in zip(*gallery.records.templates(), strict=True))
+    fields = {int(r): gallery.records.fields(int(r)) for r in ids}
+    gallery.close()
+    people: dict[str, list[tuple[str, int]]] = {}
+    for row, f in fields.items():
+        people.setdefault(str(f["subject_id"]), []).append((str(f["record_id"]), row))
+    mated = {name: sorted(images) for name, images in people.items() if len(images) >= 2}
+    probes = {images[1][1]: name for name, images in mated.items()}
+    leave = {row for images in mated.values() for _, row in images[1:]}
+    keep = np.array([int(r) not in leave for r in ids])
+    g_ids, g_vecs = ids[keep], vecs[keep]
+    subject = {int(r): str(fields[int(r)]["subject_id"]) for r in g_ids}
+    position = {int(r): i for i, r in enumerate(ids)}
+    queries = np.stack([vecs[position[r]] for r in probes])
+    truth = list(probes.values())
+    print(f"real faces: gallery {len(g_ids)} ({len(mated)} mates), {len(queries)} probes", flush=True)
+
+    def rates(found: NDArray[np.int64]) -> tuple[float, float]:
+        names = [[subject.get(int(r), "") for r in row] for row in found]
+        r1 = np.mean([t in n[:1] for n, t in zip(names, truth, strict=True)])
+        r10 = np.mean([t in n[:10] for n, t in zip(names, truth, strict=True)])
+        return round(float(r1), 4), round(float(r10), 4)
+
+    _, exact = faiss.knn(queries, g_vecs, 10, metric=faiss.METRIC_INNER_PRODUCT)
+    out = [{"kind": "exact", "n": len(g_ids), "probes": len(queries), "rank1_rank10": rates(g_ids[exact])}]
+    positions = np.arange(len(g_ids), dtype=np.int64)  # index ids = positions in g_vecs, mapped back below
+    for kind, compact in (("ivf", len(g_ids) + 1), ("ivf_sq8", 1)):
+        built = GalleryIndex.build(positions, g_vecs, exact_limit=1, compact_limit=compact)
+        _, found = (Reranked(built, g_vecs) if built.approximate else built).search(queries, 10)
+        p = built.params
+        row = {"kind": f"{kind} nlist={p.nlist} nprobe={p.nprobe}", "rank1_rank10": rates(g_ids[found])}
+        print(json.dumps(row), flush=True)
+        out.append(row)
+    print(json.dumps(out[0]), flush=True)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
@@ -213,7 +261,14 @@ def main() -> None:
     parser.add_argument("--real", type=int, default=3000, help="real templates whose statistics are sampled")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=None, help="JSON results")
+    parser.add_argument("--from-gallery", type=Path, help="real faces: hit rates on this gallery (see real_faces)")
+    parser.add_argument("-c", "--config", type=Path, help="--from-gallery: the settings holding the store's key")
     args = parser.parse_args()
+    if args.from_gallery:
+        result = real_faces(args.from_gallery, args.config)
+        if args.out:
+            args.out.write_text(json.dumps(result, indent=1))
+        return
     real = real_templates(args.real, args.workers)
     print(f"{len(real)} real templates; {platform.processor() or platform.machine()}, faiss {faiss.__version__}")
     faiss.omp_set_num_threads(os.cpu_count() or 1)

@@ -5,7 +5,9 @@ delivered once the peer is back, and the report says how many were raised, deliv
 from __future__ import annotations
 
 import json
+import logging
 import time
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import cv2
 import pytest
 
 from openlfr.alert.base import FanOut
-from openlfr.alert.outbox import Outbox
+from openlfr.alert.outbox import LOST_REASONS, Outbox
 from openlfr.alert.sinks import FileSink, WebhookSink
 from openlfr.assets import demo_dir
 from openlfr.config import OutboxConfig, WebhookSinkConfig
@@ -148,3 +150,42 @@ def test_a_sealed_outbox_keeps_crops_encrypted_and_a_later_run_delivers_them(pro
         assert wait_for(lambda: hook.received == ["alert-1"])
         second.close(1.0)
     assert not entry.exists()
+
+
+class _Refusing:
+    """A sink whose disk is full: every send raises at once."""
+
+    name = "refusing"
+
+    def send(self, alert: Alert) -> None:
+        raise OSError(28, "No space left on device")
+
+    def close(self, timeout: float = 5.0) -> None:
+        pass
+
+
+def test_lost_alerts_are_counted_without_keeping_each_one(
+    probe: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An outage with the outbox full loses alerts for hours: what the fan-out and outbox remember of
+    them (memory) must not grow with their number, only the counts."""
+    monkeypatch.setattr(logging.getLogger("openlfr.alert"), "disabled", True)  # keep log records out of the sums
+    box = outbox(tmp_path / "outbox", max_alerts=2, backoff_s=30.0)
+    fan = FanOut([_Refusing()], box)
+
+    def lose(first: int, count: int) -> int:
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        for n in range(first, first + count):
+            fan.send(alert(probe, n))
+        held = tracemalloc.get_traced_memory()[0] - before
+        tracemalloc.stop()
+        return held
+
+    lose(0, 200)  # the two kept, and every lazily built structure
+    held = lose(200, 2000)
+    report = fan.report()
+    fan.close(1.0)
+    assert (report.alerts, report.kept, report.lost, report.delivered) == (2200, 2, 2198, 0)
+    assert held < 50_000, f"{held} bytes held for 2000 lost alerts"
+    assert (box.stats.lost, len(box.stats.lost_reasons)) == (2198, LOST_REASONS)

@@ -139,7 +139,7 @@ class FanOut:
         self._delivered = 0
         self._waiting: dict[str, set[str]] = {}  # alert id -> sinks that have not delivered it yet
         self._failing: dict[str, set[str]] = {}  # alert id -> sinks that failed it (kept in the outbox)
-        self._lost: set[str] = set()
+        self._lost = 0  # alerts given up: counted, not remembered (an outage can lose them for hours)
         self._disk_full = False
         for key, sink in self._by_key.items():
             if isinstance(sink, Acknowledging):
@@ -161,8 +161,8 @@ class FanOut:
     def report(self, final: bool = False) -> DeliveryReport:
         """Where the alerts stand; ``final`` (after ``close``) counts an alert still queued as undelivered."""
         with self._lock:
-            lost = len(self._lost)
-            failing = len(self._failing.keys() - self._lost)
+            lost = self._lost
+            failing = len(self._failing)
             in_flight = self._raised - self._delivered - failing - lost
             outbox = None if self._outbox is None else self._outbox.folder
             disk_full = self._disk_full
@@ -219,7 +219,6 @@ class FanOut:
             if not waiting:
                 del self._waiting[alert.alert_id]
                 self._failing.pop(alert.alert_id, None)
-                self._lost.discard(alert.alert_id)
                 self._delivered += 1
 
     def _failed(self, key: str, alert: Alert, problem: str) -> None:
@@ -233,7 +232,10 @@ class FanOut:
                 log.error("ALERT NOT DELIVERED: alert %s to %s: %s (no outbox)", alert.alert_id, key, problem)
             full = self._outbox is not None and self._outbox.stats.disk_full
             with self._lock:
-                self._lost.add(alert.alert_id)
+                # Lost for one sink, it can never be delivered to all: forget it, count it (once).
+                if self._waiting.pop(alert.alert_id, None) is not None:
+                    self._failing.pop(alert.alert_id, None)
+                    self._lost += 1
                 self._disk_full |= full
 
     def _attempt(self, key: str, alert: Alert) -> str | None:

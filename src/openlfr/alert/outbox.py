@@ -69,6 +69,10 @@ class _Entry:
     next_try: float = 0.0
 
 
+LOST_REASONS = 20
+"""Reasons for losses kept in ``OutboxStats.lost_reasons``: the latest, not one per alert lost."""
+
+
 @dataclass(slots=True)
 class OutboxStats:
     """``kept`` (entries written this run), ``redelivered`` (then delivered), ``lost`` (could not be
@@ -80,6 +84,7 @@ class OutboxStats:
     pending: int = 0
     disk_full: bool = False
     lost_reasons: list[str] = field(default_factory=list)
+    """Why the latest alerts were lost (the last ``LOST_REASONS`` of them; ``lost`` counts them all)."""
 
 
 class Outbox:
@@ -134,6 +139,7 @@ class Outbox:
                 self._stats.lost += 1
                 self._stats.disk_full |= problem.startswith("disk full")
                 self._stats.lost_reasons.append(problem)
+                del self._stats.lost_reasons[:-LOST_REASONS]
                 log.error(
                     "ALERT NOT DELIVERED AND NOT KEPT: alert %s for %s (%s): %s could not keep it: %s",
                     alert.alert_id, key, reason, self.folder, problem,

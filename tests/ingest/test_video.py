@@ -111,23 +111,6 @@ def test_decoding_threads_give_the_same_frames(clip: Path, threads: int) -> None
     assert len(frames) == len(one) and all((a == b).all() for a, b in zip(frames, one, strict=True))
 
 
-def test_the_fast_conversion_equals_pyav_default(shared_data: Path, tmp_path: Path) -> None:
-    import av
-    import numpy as np
-    from PIL import Image
-
-    from openlfr.ingest.avreader import rgb
-
-    still = tmp_path / "s.jpg"  # 4:2:2 JPEG, as MJPEG cameras send
-    pixels = np.random.default_rng(1).integers(0, 256, (360, 640, 3), dtype=np.uint8)
-    Image.fromarray(pixels).save(still, quality=90, subsampling=1)
-    clips = [*sorted((shared_data / "videos").rglob("*.mp4")), still]
-    for path in clips:
-        with av.open(str(path)) as container:
-            for frame in itertools.islice(container.decode(video=0), 40):
-                assert (rgb(frame) == frame.to_ndarray(format="rgb24")).all(), (path, frame.format.name)
-
-
 def test_file_in_realtime_plays_at_its_native_rate(clip: Path) -> None:
     source = open_source(_camera(clip, realtime=True), FAST)
     start = time.monotonic()

@@ -80,7 +80,7 @@ def test_the_edge_sends_templates_and_only_the_alerted_crop_through_an_outage(
     # The stream can carry the alert before the crop's answer is back on the device: cut the network only
     # once the device has it, or the device rightly counts a crop it could not confirm as lost.
     answered_crop = time.monotonic() + 30
-    while not any(p.endswith("/crop") and s == 200 for _, p, _, s in list(recording.sent)):
+    while not any(p.endswith("/crop") and s is not None and s < 300 for _, p, _, s in list(recording.sent)):
         assert time.monotonic() < answered_crop, "the crop's answer never reached the device"
         time.sleep(0.02)
     proxy.stop()  # the network goes, mid-clip, for OUTAGE_S

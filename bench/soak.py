@@ -10,9 +10,11 @@ Four cameras, all showing the bundled walk-through (13 s, Obama and Biden pass),
   loopback that answers 500 to every other request.
 
 Every ``--sample-s`` seconds it records, for this process and its children (the embedding worker):
-resident memory, threads and open file descriptors; at the end, alerts raised (what the pipelines
-gave the sink) against alerts delivered (distinct alert ids the webhook answered 200 to), the
-webhook's retries and drops, the stream's reconnects and any camera that died (a crash).
+resident memory (in all and of each), threads and open file descriptors, and this process's C heap in
+use and freed-but-kept (``--heap-trim-s 0`` runs without handing freed heap back, for comparison); at
+the end, alerts raised (what the pipelines gave the sink) against alerts delivered (distinct alert ids
+the webhook answered 200 to), the webhook's retries and drops, the stream's reconnects and any camera
+that died (a crash).
 
     python bench/soak.py --minutes 60          # the acceptance run
     python bench/soak.py --minutes 5 --analysis-fps 2
@@ -163,17 +165,29 @@ class CountingSink:
 
 
 def sample(t0: float) -> dict[str, float]:
-    """Resident memory (MiB), threads and open descriptors of this process and its children."""
+    """Resident memory (MiB), threads and open descriptors of this process and its children (the
+    embedding worker), the two processes' memory apart, and this process's C heap: in use, and freed
+    but kept by the allocator (what ``live.heap_trim_s`` hands back)."""
+    from openlfr.live.heap import heap_use
+
     me = psutil.Process()
-    rss, threads, fds, children = 0, 0, 0, 0
+    rss, main_rss, threads, fds, children = 0, 0, 0, 0, 0
     for p in [me, *me.children(recursive=True)]:
         with contextlib.suppress(psutil.Error):  # a child may end between listing and measuring
-            rss += p.memory_info().rss
+            resident = p.memory_info().rss
+            rss += resident
+            main_rss += resident if p is me else 0
             threads += p.num_threads()
             fds += p.num_fds()
             children += p is not me
-    return {"t_s": round(time.monotonic() - t0, 1), "rss_mib": round(rss / 2**20, 1), "threads": threads,
-            "fds": fds, "children": children, "load1": round(psutil.getloadavg()[0], 2)}  # fmt: skip
+    heap = heap_use()
+    mib = 2**20
+    return {"t_s": round(time.monotonic() - t0, 1), "rss_mib": round(rss / mib, 1),
+            "main_rss_mib": round(main_rss / mib, 1), "children_rss_mib": round((rss - main_rss) / mib, 1),
+            "heap_in_use_mib": round(heap.in_use / mib, 1) if heap else -1.0,
+            "heap_kept_mib": round(heap.kept / mib, 1) if heap else -1.0,
+            "threads": threads, "fds": fds, "children": children,
+            "load1": round(psutil.getloadavg()[0], 2)}  # fmt: skip
 
 
 def watchlist_file() -> Path:
@@ -204,7 +218,8 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str, objec
     cameras.append(CameraConfig(id="dropping", source=stream.url, analysis_fps=args.analysis_fps))
     reconnect = ReconnectConfig(initial_delay_s=0.5, max_delay_s=4.0, stall_timeout_s=5.0)
     # the demo watchlist is not calibrated; the soak measures resources and delivery, not accuracy
-    settings = Settings(live=LiveConfig(allow_uncalibrated=True, reconnect=reconnect))
+    live = LiveConfig(allow_uncalibrated=True, reconnect=reconnect, heap_trim_s=args.heap_trim_s)
+    settings = Settings(live=live)
     app = LiveApp(settings, watchlist_file(), cameras, sink=sink)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     samples_path = OUT / f"soak-{stamp}.jsonl"
@@ -240,7 +255,15 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str, objec
         "rss_mib_first_last_max": _first_last_max(samples, "rss_mib"),
         "fds_first_last_max": _first_last_max(samples, "fds"),
         "threads_first_last_max": _first_last_max(samples, "threads"),
+        "heap_trim_s": args.heap_trim_s,
         "rss_mib_per_minute_second_half": _half_slope(samples, "rss_mib"),
+        "main_rss_mib_first_last_max": _first_last_max(samples, "main_rss_mib"),
+        "children_rss_mib_first_last_max": _first_last_max(samples, "children_rss_mib"),
+        "heap_in_use_mib_first_last_max": _first_last_max(samples, "heap_in_use_mib"),
+        "heap_kept_mib_first_last_max": _first_last_max(samples, "heap_kept_mib"),
+        "main_rss_mib_per_minute_second_half": _half_slope(samples, "main_rss_mib"),
+        "children_rss_mib_per_minute_second_half": _half_slope(samples, "children_rss_mib"),
+        "heap_in_use_mib_per_minute_second_half": _half_slope(samples, "heap_in_use_mib"),
         "fds_per_minute_second_half": _half_slope(samples, "fds"),
         "load1_mean": round(sum(s["load1"] for s in samples) / max(1, len(samples)), 2),
         "frames_analysed": sum(x.frames_analysed for x in snaps),
@@ -283,6 +306,9 @@ def main() -> None:
     parser.add_argument("--drop-every", type=float, default=180.0, help="seconds between cuts of the stream")
     parser.add_argument("--down-for", type=float, default=10.0, help="seconds the stream refuses after a cut")
     parser.add_argument("--sample-s", type=float, default=10.0, help="seconds between samples")
+    parser.add_argument(
+        "--heap-trim-s", type=float, default=20.0, help="live.heap_trim_s: freed heap handed back this often (0: never)"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     throwaway_signing_key()

@@ -372,6 +372,12 @@ class LiveConfig(_Strict):
     )
     metrics_port: int | None = Field(None, ge=1, le=65535, description="Serve Prometheus metrics on this port.")
     log_interval_s: float = Field(30.0, gt=0.0, description="Log each camera's metrics this often.")
+    heap_trim_s: float = Field(
+        20.0,
+        ge=0.0,
+        description="Hand the heap's freed pages back to the system this often (glibc; 0: never); without it "
+        "resident memory creeps up for hours as freed frame buffers are kept.",
+    )
     allow_uncalibrated: bool = Field(
         False,
         description="Run with a threshold not calibrated for this embedder and normalisation (refused otherwise); "

@@ -22,6 +22,7 @@ from openlfr.embed.base import Embedder, embedders
 from openlfr.embed.service import Embedding, start_service
 from openlfr.errors import ConfigError, UncalibratedError
 from openlfr.ingest.video import open_source
+from openlfr.live import heap
 from openlfr.live.pipeline import CameraPipeline
 from openlfr.live.recognise import LocalRecogniser, Recogniser, TrackRecogniser
 from openlfr.live.turns import Turns, default_slots
@@ -68,6 +69,7 @@ class LiveApp:
         self._metrics_server: object | None = None
         self._stop = threading.Event()
         self._logger: threading.Thread | None = None
+        self._trimmer: threading.Thread | None = None
         self._uncalibrated = False
 
     def start(self) -> None:
@@ -100,6 +102,9 @@ class LiveApp:
             self._metrics_server = serve_prometheus([p.metrics for p in self.pipelines], live.metrics_port)
         self._logger = threading.Thread(target=self._log_periodically, name="lfr-metrics-log", daemon=True)
         self._logger.start()
+        if live.heap_trim_s > 0:
+            self._trimmer = threading.Thread(target=self._trim_periodically, name="lfr-heap-trim", daemon=True)
+            self._trimmer.start()
 
     def _warm_up(self, embedder: Embedder) -> None:
         """Load the alignment models and run each detector once before the cameras open, so that the
@@ -183,3 +188,9 @@ class LiveApp:
             report = self.delivery()
             if report is not None and report.undelivered:
                 log.warning("alerts: %s", report.describe())
+
+    def _trim_periodically(self) -> None:
+        """Hand freed heap back every ``live.heap_trim_s`` (see ``live.heap``): resident memory then follows
+        the memory in use rather than the most ever freed."""
+        while not self._stop.wait(self.settings.live.heap_trim_s):
+            heap.trim()

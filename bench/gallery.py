@@ -123,7 +123,7 @@ class Reranked:
 
     def search(self, queries: NDArray[np.float32], k: int) -> tuple[None, NDArray[np.int64]]:
         _, rows = self.index.faiss_index.search(queries, max(k, RERANK))
-        return None, np.stack([exact_order(q, r, self.vectors[r])[:k] for q, r in zip(queries, rows, strict=True)])
+        return None, np.stack([exact_order(q, r, self.vectors[r])[1][:k] for q, r in zip(queries, rows, strict=True)])
 
 
 def measure_sq8(n: int, gallery: NDArray[np.float32], queries: NDArray[np.float32], truth: NDArray[np.int64]) -> list:

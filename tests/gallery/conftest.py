@@ -70,6 +70,16 @@ def lfw_split(shared_data: Path) -> tuple[list[dict[str, str]], list[tuple[str, 
     return rows, probes
 
 
+def build_gallery(folder: Path, rows: list[dict[str, str]], settings: Settings, kind: str, **limits: int) -> Path:
+    """A gallery of ``rows`` in ``folder``/g, imported as a user would, whose index ``limits`` make ``kind``."""
+    gallery = Gallery.create(folder / "g", settings.store, "dlib-resnet-v1@55533b28a958", **limits)
+    import_items(gallery, iter_source(write_manifest(folder / "m.csv", rows)), settings, workers=2)
+    assert gallery.index.params.kind == kind
+    assert gallery.index.params.measured_recall10 is None or gallery.index.params.measured_recall10 >= 0.99
+    gallery.close()
+    return folder / "g"
+
+
 @pytest.fixture(scope="session")
 def ivf_gallery(
     lfw_split: tuple[list[dict[str, str]], list[tuple[str, Path]]],
@@ -77,9 +87,4 @@ def ivf_gallery(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Path:
     """A gallery of the split's rows whose exact limit is low, so that its index is IVF."""
-    tmp = tmp_path_factory.mktemp("ivf")
-    gallery = Gallery.create(tmp / "g", gallery_settings.store, "dlib-resnet-v1@55533b28a958", exact_limit=100)
-    import_items(gallery, iter_source(write_manifest(tmp / "m.csv", lfw_split[0])), gallery_settings, workers=2)
-    assert gallery.index.params.kind == "ivf"
-    gallery.close()
-    return tmp / "g"
+    return build_gallery(tmp_path_factory.mktemp("ivf"), lfw_split[0], gallery_settings, "ivf", exact_limit=100)

@@ -10,13 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gallery.conftest import write_manifest
-from gallery.test_search import centre_vector, hit_rates
+from gallery.conftest import build_gallery
+from gallery.test_search import against_exact
 from openlfr.analysis import FaceAnalyzer
 from openlfr.config import Settings
 from openlfr.gallery.gallery import Gallery
-from openlfr.gallery.importer import import_items, iter_source
-from openlfr.gallery.index import normalise
 from openlfr.gallery.search import search_probe
 
 pytestmark = pytest.mark.shared_data
@@ -28,14 +26,8 @@ def compact_gallery(
     gallery_settings: Settings,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Path:
-    tmp = tmp_path_factory.mktemp("sq8")
-    embedder = "dlib-resnet-v1@55533b28a958"
-    gallery = Gallery.create(tmp / "g", gallery_settings.store, embedder, exact_limit=100, compact_limit=200)
-    import_items(gallery, iter_source(write_manifest(tmp / "m.csv", lfw_split[0])), gallery_settings, workers=2)
-    assert gallery.index.params.kind == "ivf_sq8" and gallery.index.approximate
-    assert (gallery.index.params.measured_recall10 or 0) >= 0.99
-    gallery.close()
-    return tmp / "g"
+    limits = {"exact_limit": 100, "compact_limit": 200}
+    return build_gallery(tmp_path_factory.mktemp("sq8"), lfw_split[0], gallery_settings, "ivf_sq8", **limits)
 
 
 def test_compact_index_finds_what_exact_search_finds_with_exact_scores(
@@ -44,24 +36,12 @@ def test_compact_index_finds_what_exact_search_finds_with_exact_scores(
     gallery_settings: Settings,
 ) -> None:
     gallery = Gallery.open(compact_gallery, gallery_settings.store)
-    analyzer = FaceAnalyzer(gallery_settings)
-    probes = lfw_split[1]
-    queries = normalise(np.stack([centre_vector(analyzer, p) for _, p in probes]))
-    chunks = list(gallery.records.templates())
-    rows = np.concatenate([c[0] for c in chunks])
-    cosine = queries @ normalise(np.concatenate([c[1] for c in chunks])).T
-    subject = {int(r): str(gallery.records.fields(int(r))["subject_id"]) for r in rows}
-    exact = [[subject[int(rows[i])] for i in order] for order in np.argsort(-cosine, axis=1)[:, :10]]
-    scores, found = gallery.search(queries, 10)
-    indexed = [[subject[int(r)] for r in row if r >= 0] for row in found]
-    truth = [name for name, _ in probes]
-    (exact_r1, exact_r10), (index_r1, index_r10) = hit_rates(exact, truth), hit_rates(indexed, truth)
-    rates = f"exact rank-1 {exact_r1:.3f} rank-10 {exact_r10:.3f}; compact index {index_r1:.3f} {index_r10:.3f}"
-    assert index_r1 >= exact_r1 - 0.005 and index_r10 >= exact_r10 - 0.005, rates
-    assert exact_r1 > 0.8
-    position = {int(r): i for i, r in enumerate(rows)}
-    for q, (srow, frow) in enumerate(zip(scores, found, strict=True)):
-        expected = [cosine[q, position[int(r)]] for r in frow]
+    assert gallery.index.approximate
+    compared = against_exact(gallery, gallery_settings, lfw_split[1], gallery.search)
+    compared.assert_as_good()
+    position = {int(r): i for i, r in enumerate(compared.rows)}
+    for q, (srow, frow) in enumerate(zip(compared.scores, compared.found, strict=True)):
+        expected = [compared.cosine[q, position[int(r)]] for r in frow]
         np.testing.assert_allclose(srow, expected, atol=1e-5)  # exact cosine, not the codes' estimate
         assert list(srow) == sorted(srow, reverse=True)
     gallery.close()

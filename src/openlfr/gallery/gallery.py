@@ -20,9 +20,9 @@ from numpy.typing import NDArray
 from openlfr.config import ScoringConfig, StoreConfig
 from openlfr.errors import GalleryEmbedderError, GalleryError, StoreKeyError
 from openlfr.gallery import scoring as gallery_scoring
-from openlfr.gallery.index import COMPACT_LIMIT, EXACT_LIMIT, RERANK, GalleryIndex, IndexParams, normalise
+from openlfr.gallery.index import COMPACT_LIMIT, EXACT_LIMIT, RERANK, GalleryIndex, IndexParams, exact_order
 from openlfr.gallery.records import RecordStore
-from openlfr.match.calibrate import Cohort
+from openlfr.match.cohort import Cohort
 from openlfr.match.scoring import Scoring
 from openlfr.store.crypto import Cipher, load_key
 
@@ -209,9 +209,9 @@ class Gallery:
         for i, (query, row) in enumerate(zip(queries, rows, strict=True)):
             found = row[row >= 0]
             if len(found):
-                scores = normalise(self.records.vectors_of(found)) @ normalise(query)[0]
-                best = np.argsort(-scores, kind="stable")[: out_rows.shape[1]]
-                out_rows[i, : len(best)], out_scores[i, : len(best)] = found[best], scores[best]
+                scores, ordered = exact_order(query, found, self.records.vectors_of(found))
+                n = min(len(found), out_rows.shape[1])
+                out_rows[i, :n], out_scores[i, :n] = ordered[:n], scores[:n]
         return out_scores, out_rows
 
     # normalisation -----------------------------------------------------------------------------

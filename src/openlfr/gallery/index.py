@@ -208,7 +208,7 @@ def tune_nprobe(
         if rerank:
             found = np.stack(
                 [
-                    exact_order(q, row, vectors[[where.get(int(i), 0) for i in row]])
+                    exact_order(q, row, vectors[[where.get(int(i), 0) for i in row]])[1]
                     for q, row in zip(queries, found, strict=True)
                 ]
             )
@@ -220,12 +220,13 @@ def tune_nprobe(
 
 def exact_order(
     query: NDArray[np.float32], rows: NDArray[np.int64], templates: NDArray[np.float32]
-) -> NDArray[np.int64]:
+) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
     """``rows`` (an approximate index's candidates; -1: none) ordered by exact cosine of their ``templates``
-    to ``query``, the -1 last."""
+    to ``query``, with those scores; the -1 last, scored -inf."""
     scores = normalise(templates) @ normalise(query)[0]
-    scores = np.where(rows >= 0, scores, -np.inf)
-    return rows[np.argsort(-scores, kind="stable")]
+    scores = np.where(rows >= 0, scores, -np.inf).astype(np.float32)
+    order = np.argsort(-scores, kind="stable")
+    return scores[order], rows[order]
 
 
 def _exact_top(

@@ -52,10 +52,17 @@ class Sighting:
 
 
 def make_alert(
-    camera_id: str, track: Track, match: Match, watchlist: Watchlist, seen: Sighting, alert_id: str | None = None
+    camera_id: str,
+    track: Track,
+    match: Match,
+    watchlist: Watchlist,
+    seen: Sighting,
+    alert_id: str | None = None,
+    position: tuple[float, float] | None = None,
 ) -> Alert:
     """The alert for ``match`` of ``track`` as ``seen``, with the matched enrolment face; its id is
-    ``alert_id`` where the caller derives one (a cluster's, stored once), else a new random one."""
+    ``alert_id`` where the caller derives one (a cluster's, stored once), else a new random one; ``position``
+    where the camera was (a device's latitude and longitude)."""
     subject = watchlist.subjects[match.subject_id]
     return Alert(
         alert_id=uuid.uuid4().hex if alert_id is None else alert_id,
@@ -78,6 +85,7 @@ def make_alert(
         raised_wall=time.time(),
         frames=track.frames,
         uncalibrated=watchlist.calibration_problem() is not None,
+        position=position,
     )
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -19,7 +18,7 @@ from datetime import date
 import numpy as np
 from numpy.typing import NDArray
 
-from openlfr.alert.rules import AlertGate, jpeg
+from openlfr.alert.rules import AlertGate, Sighting, jpeg, make_alert
 from openlfr.config import Settings
 from openlfr.deploy.lifecycle import Deployments
 from openlfr.edge.wire import MAX_CROP_BYTES, HitOut, TemplateIn
@@ -37,7 +36,7 @@ from openlfr.match.index import ExactIndex
 from openlfr.match.watchlist import Watchlist
 from openlfr.review.alerts import Alerts
 from openlfr.status import DeploymentStatus
-from openlfr.types import Alert, BoundingBox, Match
+from openlfr.types import Alert, BoundingBox, Match, Track
 
 SWEEP_INTERVAL_S = 10.0
 MAX_CAMERA_ID = 64
@@ -194,33 +193,15 @@ class EdgeMatching:
 
 
 def _alert(hit: _Hit, probe_jpeg: bytes) -> Alert:
-    body, match, watchlist = hit.body, hit.match, hit.watchlist
-    subject = watchlist.subjects[match.subject_id]
+    """The alert for a device's shot: its pass and its moment as the device reported them."""
+    body = hit.body
     box = BoundingBox(0, 0, 1, 1)  # a device that did not say where the face was in its frame
     if body.box is not None and body.box[2] > body.box[0] and body.box[3] > body.box[1]:
         box = BoundingBox(*body.box)
-    now = time.time()
-    return Alert(
-        alert_id=uuid.uuid4().hex,
-        camera_id=hit.camera_id,
-        track_id=body.track_id,
-        watchlist=watchlist.name,
-        subject_id=subject.subject_id,
-        display_name=subject.display_name,
-        category=subject.category,
-        score=match.score,
-        threshold=match.threshold,
-        box=box,
-        probe_jpeg=probe_jpeg,
-        watchlist_jpeg=watchlist.faces.get(match.template_id),
-        first_seen_wall=body.first_seen_at or body.captured_at,
-        first_seen_pts=body.first_seen_pts,
-        frame_pts=body.pts,
-        frame_captured_wall=body.captured_at,
-        # The device's capture time on this process's monotonic clock (alert latency is measured from it).
-        frame_captured_mono=time.monotonic() - (now - body.captured_at),
-        raised_wall=now,
-        frames=body.frames,
-        uncalibrated=watchlist.calibration_problem() is not None,
-        position=None if body.latitude is None or body.longitude is None else (body.latitude, body.longitude),
-    )
+    first_seen = body.first_seen_at or body.captured_at
+    track = Track(body.track_id, hit.camera_id, box, body.first_seen_pts, first_seen, body.pts, body.frames)
+    # The device's capture time on this process's monotonic clock (alert latency is measured from it).
+    captured_mono = time.monotonic() - (time.time() - body.captured_at)
+    seen = Sighting(box, probe_jpeg, body.pts, body.captured_at, captured_mono)
+    position = None if body.latitude is None or body.longitude is None else (body.latitude, body.longitude)
+    return make_alert(hit.camera_id, track, hit.match, hit.watchlist, seen, position=position)

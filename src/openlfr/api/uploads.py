@@ -25,10 +25,16 @@ class Photo:
         return decode_image(self.data, self.name, max_pixels=settings.images.max_pixels)
 
 
-async def read_photo(upload: UploadFile, settings: Settings) -> Photo:
-    """The uploaded photo's bytes (``RequestLimitError`` beyond ``[api] max_upload_bytes``)."""
-    limit = settings.api.max_upload_bytes
+async def read_limited(upload: UploadFile, limit: int) -> bytes:
+    """The upload's bytes, read no further than one past ``limit`` (``RequestLimitError`` naming it beyond)."""
     data = await upload.read(limit + 1)
     if len(data) > limit:
-        raise RequestLimitError(f"the image is larger than {limit} bytes")
+        name = upload.filename or "the upload"
+        raise RequestLimitError(f"{name}: larger than {limit} bytes", problems=[f"{name}: > {limit} bytes"])
+    return data
+
+
+async def read_photo(upload: UploadFile, settings: Settings) -> Photo:
+    """The uploaded photo's bytes (``RequestLimitError`` beyond ``[api] max_upload_bytes``)."""
+    data = await read_limited(upload, settings.api.max_upload_bytes)
     return Photo(Path(upload.filename or "upload").name, data)

@@ -11,12 +11,12 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 
 from openlfr.api.deps import ContextDep, PrincipalDep
 from openlfr.api.schemas import EnrolmentLine, PublishRequest, WatchlistUploaded
+from openlfr.api.uploads import read_limited
 from openlfr.deploy.records import DeploymentRecord, ExportFormat, export, records
 from openlfr.deploy.requests import DeploymentCreate, ThresholdRequest
 from openlfr.deploy.runner import CameraStatus
 from openlfr.deploy.upload import UploadedFile, calibrate_upload, enrol_upload, unpack_zip
 from openlfr.deploy.views import DeploymentView
-from openlfr.errors import RequestLimitError
 from openlfr.match.signing import FileSigning
 from openlfr.status import DeploymentStatus
 
@@ -75,12 +75,11 @@ async def upload_watchlist(
     """Enrol the uploaded images as the deployment's watchlist (refused whole if any file is bad;
     per-image report of what was enrolled and why not)."""
     limits = ctx.settings.api
-    files = [UploadedFile(f.filename or "", await _read(f, limits.max_upload_bytes)) for f in images or []]
+    size = limits.max_upload_bytes
+    files = [UploadedFile(f.filename or "", await read_limited(f, size)) for f in images or []]
     if archive is not None:
-        files += unpack_zip(
-            UploadedFile(archive.filename or "archive.zip", await _read(archive, limits.max_upload_bytes)), limits
-        )
-    sheet = UploadedFile(manifest.filename or "manifest.csv", await _read(manifest, limits.max_upload_bytes))
+        files += unpack_zip(UploadedFile(archive.filename or "archive.zip", await read_limited(archive, size)), limits)
+    sheet = UploadedFile(manifest.filename or "manifest.csv", await read_limited(manifest, size))
     children = dict(_pair(u) for u in under_18 or [])
 
     def work() -> WatchlistUploaded:
@@ -112,15 +111,6 @@ async def upload_watchlist(
         )
 
     return await anyio.to_thread.run_sync(work)
-
-
-async def _read(upload: UploadFile, limit: int) -> bytes:
-    data = await upload.read(limit + 1)
-    if len(data) > limit:
-        raise RequestLimitError(
-            f"{upload.filename}: larger than {limit} bytes", problems=[f"{upload.filename}: > {limit} bytes"]
-        )
-    return data
 
 
 def _pair(spec: str) -> tuple[str, str]:

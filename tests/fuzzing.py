@@ -137,7 +137,7 @@ def decode_watchlist(folder: Path, data: bytes) -> object:
 
 
 def decode_cohort(folder: Path, data: bytes) -> object:
-    from openlfr.match.calibrate import Cohort, check_cohort
+    from openlfr.match.cohort import Cohort, check_cohort
 
     cohort = Cohort.load(_file(folder, "c.lfrc", zipped(data, COHORT_MEMBERS)), signing=_trusted())
     check_cohort(cohort)
@@ -202,7 +202,7 @@ def _jpeg() -> bytes:
 
 
 def _cohort(rng: np.random.Generator, n: int = 60) -> object:
-    from openlfr.match.calibrate import Cohort
+    from openlfr.match.cohort import Cohort
 
     return Cohort(_vectors(n, rng), EMBEDDER, "fuzz strangers", datetime(2026, 1, 1, tzinfo=UTC),
                   tuple(f"{i + 1000:064x}" for i in range(n)), tuple("ab"[i % 2] for i in range(n)))  # fmt: skip

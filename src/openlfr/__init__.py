@@ -46,7 +46,8 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time ``__getattr
         WatchlistFormatError,
     )
     from openlfr.live.app import LiveApp
-    from openlfr.match.calibrate import Cohort, build_cohort, calibrate
+    from openlfr.match.calibrate import calibrate
+    from openlfr.match.cohort import Cohort, build_cohort
     from openlfr.match.enrol import EnrolmentReport, enrol
     from openlfr.match.sources import EnrolItem, collect
     from openlfr.match.watchlist import Calibration, Watchlist

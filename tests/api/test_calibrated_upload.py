@@ -14,7 +14,7 @@ import pytest
 from openlfr.analysis import FaceAnalyzer
 from openlfr.auth.roles import Role
 from openlfr.config import StoreConfig
-from openlfr.match.calibrate import build_cohort
+from openlfr.match.cohort import build_cohort
 from openlfr.match.signing import FileSigning, SigningKey
 from openlfr.store.db import Store
 from serving import ServedApp, serve

@@ -19,7 +19,8 @@ from openlfr.config import CameraConfig
 from openlfr.deploy.lifecycle import Deployments
 from openlfr.deploy.views import DeploymentView
 from openlfr.errors import DeploymentError, DeploymentNotReadyError, DeploymentStateError
-from openlfr.match.calibrate import apply, build_cohort, calibrate
+from openlfr.match.calibrate import apply, calibrate
+from openlfr.match.cohort import build_cohort
 from openlfr.match.watchlist import Watchlist
 from openlfr.status import DeploymentStatus
 from openlfr.store.audit import verify

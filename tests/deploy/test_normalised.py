@@ -20,7 +20,8 @@ from openlfr.deploy.lifecycle import Deployments
 from openlfr.deploy.views import DeploymentView
 from openlfr.errors import FusionNotStoredError
 from openlfr.match import matcher
-from openlfr.match.calibrate import Cohort, apply, calibrate, normalise
+from openlfr.match.calibrate import apply, calibrate, normalise
+from openlfr.match.cohort import Cohort
 from openlfr.match.enrol import enrol
 from openlfr.match.sources import from_csv
 from openlfr.match.watchlist import Watchlist

@@ -19,7 +19,7 @@ from openlfr.gallery import scoring as gallery_scoring
 from openlfr.gallery.gallery import Gallery
 from openlfr.gallery.scoring import SCORING_FILE
 from openlfr.gallery.search import search_faces
-from openlfr.match.calibrate import Cohort
+from openlfr.match.cohort import Cohort
 
 pytestmark = pytest.mark.shared_data
 CONFIG = ScoringConfig(method="zt", top_k=40, fair_clusters=4, fair_fmr=0.05)

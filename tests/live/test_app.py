@@ -18,7 +18,8 @@ from openlfr.config import CameraConfig, LiveConfig, Settings, SigningConfig
 from openlfr.errors import EmbedderMismatchError, FileSignatureError, UncalibratedError
 from openlfr.live.app import LiveApp
 from openlfr.match import matcher
-from openlfr.match.calibrate import apply, build_cohort, calibrate
+from openlfr.match.calibrate import apply, calibrate
+from openlfr.match.cohort import build_cohort
 from openlfr.match.enrol import enrol
 from openlfr.match.sources import EnrolItem
 from openlfr.match.watchlist import Subject, Watchlist

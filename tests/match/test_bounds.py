@@ -17,7 +17,7 @@ from openlfr.analysis import FaceAnalyzer
 from openlfr.config import ImageConfig, Settings
 from openlfr.errors import EnrolmentError, ImageError, WatchlistError
 from openlfr.ingest.images import load_image
-from openlfr.match.calibrate import Cohort, build_cohort
+from openlfr.match.cohort import Cohort, build_cohort
 from openlfr.match.enrol import enrol
 from openlfr.match.sources import EnrolItem, from_csv
 from openlfr.match.watchlist import Subject, Watchlist

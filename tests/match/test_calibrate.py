@@ -10,7 +10,8 @@ import pytest
 
 from openlfr.errors import EmbedderMismatchError, WatchlistError
 from openlfr.match import matcher
-from openlfr.match.calibrate import Cohort, apply, calibrate, wilson_interval
+from openlfr.match.calibrate import apply, calibrate, wilson_interval
+from openlfr.match.cohort import Cohort
 from openlfr.match.watchlist import Watchlist
 
 

@@ -21,7 +21,8 @@ import pytest
 from openlfr.analysis import FaceAnalyzer
 from openlfr.config import ScoringConfig
 from openlfr.errors import WatchlistError, WatchlistFormatError
-from openlfr.match.calibrate import Cohort, apply, build_cohort, calibrate, normalise
+from openlfr.match.calibrate import apply, calibrate, normalise
+from openlfr.match.cohort import Cohort, build_cohort
 from openlfr.match.signing import FileSigning
 from openlfr.match.watchlist import Watchlist
 

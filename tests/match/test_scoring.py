@@ -17,7 +17,8 @@ from openlfr.config import OnnxEmbedderConfig, ScoringConfig
 from openlfr.embed.onnx import OnnxEmbedder
 from openlfr.errors import WatchlistError
 from openlfr.match import matcher
-from openlfr.match.calibrate import Cohort, apply, calibrate, normalise
+from openlfr.match.calibrate import apply, calibrate, normalise
+from openlfr.match.cohort import Cohort
 from openlfr.match.enrol import enrol
 from openlfr.match.scoring import Fusion, build_scoring
 from openlfr.match.watchlist import FORMAT_VERSION, Watchlist

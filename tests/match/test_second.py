@@ -21,7 +21,8 @@ from openlfr.config import OnnxEmbedderConfig, ScoringConfig, Settings
 from openlfr.errors import EmbedderMismatchError, WatchlistError
 from openlfr.match import matcher
 from openlfr.match import normalise as norm
-from openlfr.match.calibrate import Cohort, apply, build_cohort, calibrate, normalise
+from openlfr.match.calibrate import apply, calibrate, normalise
+from openlfr.match.cohort import Cohort, build_cohort
 from openlfr.match.enrol import enrol
 from openlfr.match.sources import from_csv
 from openlfr.match.watchlist import FORMAT_VERSION, FUSED_FORMAT_VERSION, Watchlist

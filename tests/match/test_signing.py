@@ -18,7 +18,7 @@ from pydantic import SecretStr
 
 from openlfr.config import SigningConfig, StoreConfig
 from openlfr.errors import FileSignatureError, SigningKeyError, WatchlistFormatError
-from openlfr.match.calibrate import Cohort
+from openlfr.match.cohort import Cohort
 from openlfr.match.signing import SIGNATURE_MEMBER, FileSigning, SigningKey, load_key
 from openlfr.match.watchlist import Watchlist
 

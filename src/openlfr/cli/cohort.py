@@ -12,7 +12,7 @@ from openlfr.analysis import FaceAnalyzer
 from openlfr.cli.common import console, file_signing, progress, settings
 from openlfr.errors import OpenLFRError
 from openlfr.ingest.images import iter_image_paths
-from openlfr.match.calibrate import Cohort, build_cohort
+from openlfr.match.cohort import Cohort, build_cohort
 from openlfr.text import term
 
 app = typer.Typer(

@@ -24,7 +24,7 @@ from openlfr.gallery.search import ProbeResult, search_probes
 from openlfr.gallery.sheet import review_sheet
 from openlfr.gallery.views import GallerySearchRequest, ProbeView
 from openlfr.ingest.images import iter_image_paths
-from openlfr.match.calibrate import Cohort
+from openlfr.match.cohort import Cohort
 from openlfr.text import term
 
 app = typer.Typer(help="Galleries of enrolled images (custody records) for investigative search.", no_args_is_help=True)

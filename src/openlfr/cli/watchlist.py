@@ -17,7 +17,8 @@ from openlfr.cli.common import TrustUnsigned, console, err_console, file_signing
 from openlfr.embed.base import embedders
 from openlfr.errors import OpenLFRError
 from openlfr.match import second as second_set
-from openlfr.match.calibrate import WARN_FALSE_ALERTS, Cohort, apply, calibrate, normalise
+from openlfr.match.calibrate import apply, calibrate, normalise
+from openlfr.match.cohort import WARN_FALSE_ALERTS, Cohort
 from openlfr.match.sources import from_csv
 from openlfr.match.watchlist import Watchlist
 from openlfr.text import term

@@ -24,7 +24,8 @@ from openlfr.config import ApiConfig, ScoringConfig
 from openlfr.errors import EnrolmentError, ImageError, RequestLimitError, UploadRefusedError
 from openlfr.ingest.images import IMAGE_SUFFIXES, decode_image
 from openlfr.match import sources
-from openlfr.match.calibrate import Cohort, apply, calibrate, normalise
+from openlfr.match.calibrate import apply, calibrate, normalise
+from openlfr.match.cohort import Cohort
 from openlfr.match.enrol import EnrolmentReport, enrol
 from openlfr.match.signing import FileSigning
 from openlfr.match.watchlist import Watchlist

@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 from openlfr.config import ScoringConfig
 from openlfr.errors import GalleryEmbedderError, GalleryError, StoreKeyError
 from openlfr.match import normalise as norm
-from openlfr.match.calibrate import Cohort, check_cohort
+from openlfr.match.cohort import Cohort, check_cohort
 from openlfr.match.scoring import Scoring, build_scoring
 from openlfr.store.crypto import Cipher
 

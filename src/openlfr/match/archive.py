@@ -141,3 +141,10 @@ def shape_problem(
             want = "x".join("N" if s is None else str(s) for s in shape)
             return f"{name} has shape {array.shape}, expected {want}"
     return None
+
+
+def npy_bytes(array: NDArray[np.generic]) -> bytes:
+    """``array`` as a ``.npy`` member (never pickled)."""
+    buf = io.BytesIO()
+    np.save(buf, array, allow_pickle=False)
+    return buf.getvalue()

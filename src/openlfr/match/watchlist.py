@@ -23,7 +23,6 @@ embedder is refused: distances between templates of different models mean nothin
 
 from __future__ import annotations
 
-import io
 import math
 import os
 from collections.abc import Mapping
@@ -41,7 +40,15 @@ from openlfr.config import ScoringConfig
 from openlfr.errors import EmbedderMismatchError, WatchlistError, WatchlistFormatError
 from openlfr.match import normalise as norm
 from openlfr.match import second as second_set
-from openlfr.match.archive import ARCHIVE_ERRORS, read_json, read_members, read_npy, shape_problem, write_members
+from openlfr.match.archive import (
+    ARCHIVE_ERRORS,
+    npy_bytes,
+    read_json,
+    read_members,
+    read_npy,
+    shape_problem,
+    write_members,
+)
 from openlfr.match.index import ExactIndex
 from openlfr.match.scoring import Fusion, ScoredGallery, Scoring
 from openlfr.match.second import SecondSet
@@ -292,10 +299,10 @@ class Watchlist:
         unfused = {"second_embedder"} if self.second is None else None
         members = {
             "manifest.json": self.manifest.model_dump_json(indent=2, exclude=unfused).encode("utf-8"),
-            "vectors.npy": _npy(self.vectors.astype(np.float32)),
+            "vectors.npy": npy_bytes(self.vectors.astype(np.float32)),
             **{f"faces/{template_id}.jpg": jpeg for template_id, jpeg in self.faces.items()},
-            **{name: _npy(array) for name, array in self.scoring_arrays().items()},
-            **{name: _npy(array) for name, array in (self.second.arrays() if self.second else {}).items()},
+            **{name: npy_bytes(array) for name, array in self.scoring_arrays().items()},
+            **{name: npy_bytes(array) for name, array in (self.second.arrays() if self.second else {}).items()},
         }
         members[SIGNATURE_MEMBER] = signing.sign(members, FORMAT, self.manifest.format_version)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -418,12 +425,6 @@ def _check_format(raw: object, path: Path) -> None:
             f"{path} is watchlist format version {version}; this openlfr reads versions "
             f"{', '.join(map(str, READABLE_VERSIONS))}"
         )
-
-
-def _npy(array: NDArray[np.generic]) -> bytes:
-    buf = io.BytesIO()
-    np.save(buf, array, allow_pickle=False)
-    return buf.getvalue()
 
 
 def _read_scoring(

@@ -25,6 +25,7 @@ from types import SimpleNamespace
 import av
 import numpy as np
 
+from _signing import throwaway_signing_key
 from live import OUT
 
 SIZES = ((0, 32), (32, 36), (36, 41), (41, 1000))
@@ -127,9 +128,11 @@ def main() -> None:
     parser.add_argument("--scenes", type=int, default=8)
     parser.add_argument("--no-hits", action="store_true")
     args = parser.parse_args()
-    [plan_path] = sorted(OUT.glob("cameras-8-*.json"))[:1] or [None]
+    throwaway_signing_key()  # the scenes' watchlist is signed with bench/out's throwaway key
+    # the 8-camera scenes, or the 4-camera ones (the first four of the same seed) if only those are built
+    [plan_path] = (sorted(OUT.glob("cameras-8-*.json")) or sorted(OUT.glob("cameras-4-*.json")))[:1] or [None]
     if plan_path is None:
-        raise SystemExit("build the scenes first: python bench/live.py --cameras 8")
+        raise SystemExit("build the scenes first: python bench/live.py --cameras 8 (or 4)")
     plan = json.loads(plan_path.read_text())
     default = ScanConfig().full_every
     print(f"bench/scan.py  {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: {plan['description']}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import pickle
 import threading
+import time
 from collections import deque
 from typing import Generic, TypeVar
 
@@ -23,6 +24,7 @@ from openlfr.detect.base import detectors
 from openlfr.embed.base import embedders
 from openlfr.embed.service import Embedding, ThreadEmbedService
 from openlfr.ingest.video import open_source
+from openlfr.live import heap
 from openlfr.live.pipeline import CameraPipeline
 from openlfr.live.recognise import Recogniser, TrackRecogniser
 from openlfr.track.shots import Shot, ShotBook
@@ -102,6 +104,8 @@ class CameraWorker:
         source = open_source(camera, live.reconnect)
         self.pipeline = CameraPipeline(camera, source, settings, detectors.create(live.detector), recogniser, _NoSink())
         self._node_id = _node_id()
+        self._trim_every = live.heap_trim_s  # as LiveApp does (live/heap.py), at the service's polls
+        self._next_trim = time.monotonic() + self._trim_every
 
     def start(self) -> str:
         """Start the camera; the id of the node it runs on."""
@@ -119,6 +123,9 @@ class CameraWorker:
         alerts, dropped_alerts = self._alerts.take()
         size = len(pickle.dumps((messages, alerts), protocol=5)) if messages or alerts else 0
         snapshot = self.pipeline.metrics.snapshot()
+        if self._trim_every > 0 and time.monotonic() >= self._next_trim:
+            heap.trim()
+            self._next_trim = time.monotonic() + self._trim_every
         return Drained(self._node_id, snapshot, messages, finished, error, dropped + dropped_alerts, size, alerts)
 
     def stop(self) -> None:

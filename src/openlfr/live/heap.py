@@ -5,7 +5,8 @@ heap, many times a second on several threads. glibc keeps freed blocks in each t
 rather than returning them, so a run's resident memory climbs for hours while the memory actually in use
 stays flat (bench/soak.py measured 61 -> 89 MiB kept in 4 minutes, in use flat; BENCHMARKS.md, "Where the
 memory went"). ``trim`` asks glibc to give the free pages of every arena back (``malloc_trim(0)``);
-``LiveApp`` calls it every ``live.heap_trim_s`` seconds. Elsewhere than glibc both functions do nothing.
+``LiveApp`` calls it every ``live.heap_trim_s`` seconds, and a cluster node's camera actor as often at the service's
+polls. Elsewhere than glibc both functions do nothing.
 """
 
 from __future__ import annotations

@@ -56,14 +56,29 @@ def letterbox(image: RGBImage) -> tuple[FloatArray, float, float, float]:
     height, width = image.shape[:2]
     scale = INPUT_SIZE / max(width, height)
     new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
-    # INTER_AREA averages when shrinking (no aliasing of small faces); linear when enlarging.
-    interp = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
-    resized = cv2.resize(image, (new_w, new_h), interpolation=interp)
+    resized = shrink(image, new_w, new_h) if scale < 1.0 else cv2.resize(image, (new_w, new_h))
     pad_x, pad_y = (INPUT_SIZE - new_w) // 2, (INPUT_SIZE - new_h) // 2
     canvas = np.zeros((INPUT_SIZE, INPUT_SIZE, 3), dtype=np.uint8)
     canvas[pad_y : pad_y + new_h, pad_x : pad_x + new_w] = resized
     tensor = canvas.astype(np.float32) * (2.0 / 255.0) - 1.0
     return tensor[np.newaxis], scale, float(pad_x), float(pad_y)
+
+
+def shrink(image: RGBImage, new_w: int, new_h: int) -> RGBImage:
+    """``image`` shrunk to ``new_w`` x ``new_h`` by averaging (no aliasing of small faces).
+
+    OpenCV averages fast only by a whole factor; for any other ratio its INTER_AREA is about five times
+    slower (5.5 against 2.6 ms for a full scan's ten 720p windows, bench/scan.py). So the image is first
+    averaged by the largest whole factor that divides both sides, then resized bilinearly by the rest
+    when that rest is at most 1.5 (where bilinear does not alias); otherwise it is averaged in one go.
+    """
+    height, width = image.shape[:2]
+    whole = min(width // new_w, height // new_h)
+    k = next((k for k in range(whole, 1, -1) if width % k == 0 and height % k == 0), 1)
+    if k == 1 or width / k > 1.5 * new_w:
+        return np.asarray(cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_AREA), np.uint8)
+    averaged = cv2.resize(image, (width // k, height // k), interpolation=cv2.INTER_AREA)
+    return np.asarray(cv2.resize(averaged, (new_w, new_h), interpolation=cv2.INTER_LINEAR), np.uint8)
 
 
 def decode(
@@ -176,7 +191,7 @@ class BlazeFaceDetector:
         all_boxes, all_points, all_scores = [], [], []
         for win in windows:
             crop = image[win.y : win.y + win.height, win.x : win.x + win.width]
-            boxes, points, scores = self._run(np.ascontiguousarray(crop))
+            boxes, points, scores = self._run(crop)  # a view: OpenCV reads rows at any stride
             offset = np.array([win.x, win.y], dtype=np.float32)
             boxes, points = boxes + np.tile(offset, 2), points + offset
             if (win.width, win.height) != (width, height) and self.config.whole_frame:

@@ -86,10 +86,14 @@ ARRAYS = hnp.arrays(
 
 
 def zip_of(members: dict[str, bytes]) -> bytes:
+    """A zip of ``members``; any name, even one ``writestr`` refuses (an empty one, as a crafted file holds)."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         for name, data in members.items():
-            zf.writestr(name, data)
+            info = zipfile.ZipInfo("x")
+            info.filename = name  # set after: ZipInfo and writestr index the name's last character
+            with zf.open(info, "w") as member:
+                member.write(data)
     return buf.getvalue()
 
 

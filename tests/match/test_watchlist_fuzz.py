@@ -62,6 +62,7 @@ CRAFTED = {
     "complex template statistics": ("template_stats.npy", npy(np.zeros((3, 2), np.complex64))),
     "no fair offsets for its clusters": ("fair_offsets.npy", npy(np.zeros(0))),
     "NaN template statistics": ("template_stats.npy", npy(np.full((3, 2), np.nan))),
+    "a member with no name": ("", b"x"),  # found by scripts/fuzz: zipfile's is_dir raised IndexError on it
 }
 
 

@@ -24,6 +24,7 @@ from openlfr.config import ApiConfig, ScoringConfig
 from openlfr.errors import EnrolmentError, ImageError, RequestLimitError, UploadRefusedError
 from openlfr.ingest.images import IMAGE_SUFFIXES, decode_image
 from openlfr.match import sources
+from openlfr.match.archive import member_files
 from openlfr.match.calibrate import apply, calibrate, normalise
 from openlfr.match.cohort import Cohort
 from openlfr.match.enrol import EnrolmentReport, enrol
@@ -44,7 +45,12 @@ def unpack_zip(archive: UploadedFile, limits: ApiConfig) -> list[UploadedFile]:
     except zipfile.BadZipFile as exc:
         raise UploadRefusedError(f"{archive.name}: not a zip archive", problems=[f"{archive.name}: not a zip"]) from exc
     with zf:
-        members = [m for m in zf.infolist() if not m.is_dir()]
+        members = member_files(zf)
+        if any(not m.filename for m in members):
+            raise UploadRefusedError(
+                f"{archive.name}: a member has no name (a damaged or crafted archive)",
+                problems=[f"{archive.name}: a member with no name"],
+            )
         if len(members) > limits.max_upload_files:
             raise RequestLimitError(
                 f"{archive.name} holds {len(members)} files; at most {limits.max_upload_files} may be uploaded",

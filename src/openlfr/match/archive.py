@@ -54,16 +54,26 @@ def check_archive(zf: zipfile.ZipFile, path: Path) -> None:
         )
 
 
+def member_files(zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    """The archive's members that are files, not folders. (``ZipInfo.is_dir`` indexes the name's last
+    character, so a crafted member with an empty name raised IndexError there; such a member is kept here
+    for the caller to refuse.)"""
+    return [m for m in zf.infolist() if not m.filename.endswith("/")]
+
+
 def read_members(path: Path) -> dict[str, bytes]:
-    """Every member of the zip at ``path`` by name, after ``check_archive``; a name held twice is refused.
-    Raises what ``zipfile`` and the file system raise (the caller names the file's kind)."""
+    """Every member of the zip at ``path`` by name, after ``check_archive``; a name held twice, or none, is
+    refused. Raises what ``zipfile`` and the file system raise (the caller names the file's kind)."""
     with zipfile.ZipFile(path) as zf:
         check_archive(zf, path)
-        counts = Counter(m.filename for m in zf.infolist() if not m.is_dir())
+        files = member_files(zf)
+        if any(not m.filename for m in files):
+            raise WatchlistFormatError(f"{path} holds a member with no name (damaged or edited)")
+        counts = Counter(m.filename for m in files)
         twice = sorted(n for n, c in counts.items() if c > 1)
         if twice:
             raise WatchlistFormatError(f"{path} holds member {twice[0]!r} twice (damaged or edited)")
-        return {m.filename: zf.read(m) for m in zf.infolist() if not m.is_dir()}
+        return {m.filename: zf.read(m) for m in files}
 
 
 def write_members(path: Path, members: Mapping[str, bytes]) -> None:

@@ -246,7 +246,12 @@ class AvSource(SourceBase):
                         return _Result(_Outcome.STOPPED, count)
                     # A file played as a camera is captured when the camera would have sent the frame.
                     mono, wall = time.monotonic(), time.time()
-                yield self._frame(rgb(item.picture), pts, mono, wall)
+                try:
+                    image = rgb(item.picture)
+                except (av.error.FFmpegError, ValueError) as exc:  # a damaged frame FFmpeg cannot convert
+                    self._record_error(f"{self._name}: unconvertible frame skipped ({_describe(exc)})")
+                    continue
+                yield self._frame(image, pts, mono, wall)
                 last = time.monotonic()  # the time the consumer kept the frame is not the stream's
 
     def _stalled(self, idle: float, frames: int) -> _Result:

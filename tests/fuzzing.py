@@ -124,6 +124,13 @@ def _trusted() -> FileSigning:
     return FileSigning(None, trust_unsigned=True)
 
 
+def _seed_signing() -> FileSigning:
+    """A throwaway key for writing the seeds: ``scripts/fuzz`` needs no key in the environment."""
+    from openlfr.match.signing import FileSigning, SigningKey
+
+    return FileSigning(SigningKey.generate())
+
+
 def decode_watchlist(folder: Path, data: bytes) -> object:
     from openlfr.match.matcher import search
     from openlfr.match.watchlist import Watchlist
@@ -240,7 +247,7 @@ def watchlist_seeds() -> list[bytes]:
     out = []
     with tempfile.TemporaryDirectory() as tmp:
         for i, w in enumerate((plain, normalised)):
-            data = w.save(Path(tmp) / f"{i}.lfrw").read_bytes()  # type: ignore[attr-defined]
+            data = w.save(Path(tmp) / f"{i}.lfrw", signing=_seed_signing()).read_bytes()  # type: ignore[attr-defined]
             out += [data, unzipped(data, WATCHLIST_MEMBERS)]
     return out
 
@@ -248,7 +255,7 @@ def watchlist_seeds() -> list[bytes]:
 def cohort_seeds() -> list[bytes]:
     rng = np.random.default_rng(16)
     with tempfile.TemporaryDirectory() as tmp:
-        data = _cohort(rng).save(Path(tmp) / "c.lfrc").read_bytes()  # type: ignore[attr-defined]
+        data = _cohort(rng).save(Path(tmp) / "c.lfrc", signing=_seed_signing()).read_bytes()  # type: ignore[attr-defined]
     return [data, unzipped(data, COHORT_MEMBERS)]
 
 

@@ -5,8 +5,8 @@ heap, many times a second on several threads. glibc keeps freed blocks in each t
 rather than returning them, so a run's resident memory climbs for hours while the memory actually in use
 stays flat (bench/soak.py measured 61 -> 89 MiB kept in 4 minutes, in use flat; BENCHMARKS.md, "Where the
 memory went"). ``trim`` asks glibc to give the free pages of every arena back (``malloc_trim(0)``);
-``LiveApp`` calls it every ``live.heap_trim_s`` seconds, and a cluster node's camera actor as often at the service's
-polls. Elsewhere than glibc both functions do nothing.
+``LiveApp`` calls it every ``live.heap_trim_s`` seconds, and a cluster node's camera actor as often at
+the service's polls. Elsewhere than glibc both functions do nothing.
 """
 
 from __future__ import annotations
@@ -14,10 +14,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
-import logging
 from dataclasses import dataclass
-
-log = logging.getLogger("openlfr.live.heap")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,11 +28,11 @@ class HeapUse:
     back still count here (they cost no memory until reused), so after trimming compare resident memory."""
 
 
+_MALLINFO2 = ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")
+
+
 class _MallInfo2(ctypes.Structure):
-    _fields_ = [
-        (name, ctypes.c_size_t)
-        for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks")
-    ] + [("keepcost", ctypes.c_size_t)]
+    _fields_ = [(name, ctypes.c_size_t) for name in _MALLINFO2]
 
 
 @functools.cache
